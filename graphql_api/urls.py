@@ -1,0 +1,5 @@
+"""URLs of the GraphQL API."""
+
+from django.urls import path
+
+urlpatterns: list = []

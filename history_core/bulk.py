@@ -1,0 +1,146 @@
+"""Bulk ORM paths that bypass model signals, captured set-based.
+
+``bulk_create``, ``bulk_update``, ``QuerySet.update()`` and ``QuerySet.delete()`` on a
+tracked model's managers (related managers included) record one version per affected
+row, written in batches, inside the operation's transaction. Raw SQL is the one path
+that is not captured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from django.db import connections, models, transaction
+
+from .capture import build_record, insert_from_table, insert_records, metadata, remember
+from .exceptions import UncapturableOperation
+
+
+# Set while an operation that records its own history runs Django's implementation,
+# which may call update() internally (bulk_update does): that inner call is not
+# captured a second time.
+_capturing: ContextVar[bool] = ContextVar("history_core_capturing", default=False)
+
+
+def _options(queryset: models.QuerySet[Any]) -> Any:
+    if _capturing.get():
+        return None
+    return getattr(queryset.model, "_history_options_live", None)
+
+
+class HistoryQuerySetMixin:
+    """Mixed into every queryset class of a tracked model."""
+
+    model: type[models.Model]
+    db: str
+
+    def update(self, **kwargs: Any) -> int:
+        """Update the matched rows and record each one's new state."""
+        options = _options(self)  # type: ignore[arg-type]
+        if options is None:
+            return super().update(**kwargs)  # type: ignore[misc]
+        with transaction.atomic(using=self.db, savepoint=False):
+            pks = self._locked_pks()
+            if not pks:
+                return 0
+            count = 0
+            for chunk in _chunks(pks, self.db):
+                count += models.QuerySet.update(self.filter(pk__in=chunk), **kwargs)  # type: ignore[attr-defined]
+            changed = sorted(options.model._meta.get_field(k).name for k in kwargs)
+            insert_from_table(options, pks, "~", changed, self.db)
+            return count
+
+    update.alters_data = True  # type: ignore[attr-defined]
+
+    def _locked_pks(self) -> list[Any]:
+        queryset: Any = self
+        features = connections[self.db].features
+        if features.has_select_for_update:
+            of = ("self",) if features.has_select_for_update_of else ()
+            queryset = queryset.select_for_update(of=of)
+        return list(queryset.order_by().values_list("pk", flat=True))
+
+    def bulk_create(self, objs: Iterable[models.Model], *args: Any, **kwargs: Any) -> Any:
+        """Insert ``objs`` and record a ``+`` version of each, in one transaction."""
+        options = _options(self)  # type: ignore[arg-type]
+        if options is None:
+            return super().bulk_create(objs, *args, **kwargs)  # type: ignore[misc]
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            raise UncapturableOperation(
+                f"bulk_create(ignore_conflicts/update_conflicts) on {options.label} cannot "
+                "be captured exactly: which rows were written is unknown. Save the rows "
+                "one by one, or use update_or_create()."
+            )
+        with transaction.atomic(using=self.db, savepoint=False):
+            objs = super().bulk_create(objs, *args, **kwargs)  # type: ignore[misc]
+            meta = metadata()
+            records = []
+            for obj in objs:
+                if obj.pk is None:
+                    raise UncapturableOperation(
+                        f"{options.label}: the database did not return primary keys "
+                        "from bulk_create, so history cannot be recorded."
+                    )
+                values = {a: obj.__dict__[a] for a in options.attnames}
+                records.append(build_record(options, values, "+", [], meta))
+                remember(obj, values)
+            insert_records(options, records, self.db)
+        return objs
+
+    bulk_create.alters_data = True  # type: ignore[attr-defined]
+
+    def bulk_update(
+        self, objs: Iterable[models.Model], fields: Sequence[str], *args: Any, **kwargs: Any
+    ) -> int:
+        """Update ``fields`` of ``objs`` and record each row's new state."""
+        options = _options(self)  # type: ignore[arg-type]
+        if options is None:
+            return super().bulk_update(objs, fields, *args, **kwargs)  # type: ignore[misc]
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            token = _capturing.set(True)
+            try:
+                count = super().bulk_update(objs, fields, *args, **kwargs)  # type: ignore[misc]
+            finally:
+                _capturing.reset(token)
+            names = sorted(options.model._meta.get_field(f).name for f in fields)
+            insert_from_table(options, [o.pk for o in objs], "~", names, self.db)
+        return count
+
+    bulk_update.alters_data = True  # type: ignore[attr-defined]
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """Delete the matched rows; their final snapshots are inserted in batches."""
+        from .receivers import delete_buffer
+
+        if delete_buffer.get() is not None:
+            return super().delete()  # type: ignore[misc,no-any-return]
+        buffer: list[Any] = []
+        token = delete_buffer.set(buffer)
+        try:
+            with transaction.atomic(using=self.db, savepoint=False):
+                result = super().delete()  # type: ignore[misc]
+                _flush(buffer)
+        finally:
+            delete_buffer.reset(token)
+        return result  # type: ignore[no-any-return]
+
+    delete.alters_data = True  # type: ignore[attr-defined]
+    delete.queryset_only = True  # type: ignore[attr-defined]
+
+
+def _flush(buffer: list[tuple[Any, Any, str]]) -> None:
+    groups: dict[tuple[int, str], tuple[Any, list[Any]]] = {}
+    for options, record, using in buffer:
+        groups.setdefault((id(options), using), (options, []))[1].append(record)
+    for (_, using), (options, records) in groups.items():
+        insert_records(options, records, using)
+
+
+def _chunks(pks: list[Any], using: str) -> Iterable[list[Any]]:
+    limit = connections[using].features.max_query_params or 30000
+    size = max(1, min(limit - 100, 30000))
+    for start in range(0, len(pks), size):
+        yield pks[start : start + size]

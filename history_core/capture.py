@@ -1,0 +1,153 @@
+"""Building and writing historical rows: the one place that inserts history.
+
+Every path (signals, bulk operations, revert, populate) ends here, so the metadata
+(date, user, reason, context) is filled in the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connections, models
+from django.utils import timezone
+
+from .context import current as current_context
+from .conf import get_setting
+from .options import TrackingOptions
+
+LOADED_ATTR = "_history_loaded"
+
+
+def metadata(instance: models.Model | None = None) -> dict[str, Any]:
+    """Return the ``history_*`` values for a change made now.
+
+    ``instance._history_user`` and ``instance._change_reason`` win over the context
+    for a single save; both are consumed.
+    """
+    ctx = current_context()
+    user = ctx.user
+    reason = ctx.reason
+    if instance is not None:
+        user = instance.__dict__.pop("_history_user", None) or user
+        reason = instance.__dict__.pop("_change_reason", None) or reason
+    return {
+        "history_date": timezone.now(),
+        "history_user_id": getattr(user, "pk", None),
+        "history_change_reason": reason,
+        "history_context": ctx.meta,
+    }
+
+
+def build_record(
+    options: TrackingOptions,
+    values: dict[str, Any],
+    history_type: str,
+    changed: Sequence[str],
+    meta: dict[str, Any],
+) -> Any:
+    """Return an unsaved historical record holding ``values``."""
+    record = options.historical_model(
+        history_type=history_type, history_changed_fields=list(changed), **meta
+    )
+    record.__dict__.update(values)
+    return record
+
+
+def insert_records(options: TrackingOptions, records: list[Any], using: str) -> None:
+    """Insert historical records, batched; one INSERT for a single record."""
+    if not records:
+        return
+    manager = options.historical_model._base_manager.db_manager(using)
+    if len(records) == 1:
+        fields = [f for f in options.historical_model._meta.concrete_fields if not f.primary_key]
+        manager._insert(records, fields=fields, using=using)
+        return
+    manager.bulk_create(records, batch_size=get_setting("BULK_BATCH_SIZE"))
+
+
+def loaded_values(instance: models.Model) -> dict[str, Any] | None:
+    """Return the values ``instance`` was loaded with (or last saved), if known."""
+    loaded = instance.__dict__.get(LOADED_ATTR)
+    if loaded is None or isinstance(loaded, dict):
+        return loaded
+    names, values = loaded
+    as_dict = dict(zip(names, values, strict=True))
+    instance.__dict__[LOADED_ATTR] = as_dict
+    return as_dict
+
+
+def remember(instance: models.Model, values: dict[str, Any]) -> None:
+    """Record ``values`` as the state the database now holds for ``instance``."""
+    instance.__dict__[LOADED_ATTR] = values
+
+
+def equal(field: models.Field[Any, Any], old: Any, new: Any) -> bool:
+    """Compare two values of ``field``, tolerant of unnormalised input ("1.50")."""
+    if old == new:
+        return True
+    try:
+        return bool(field.to_python(old) == field.to_python(new))
+    except Exception:  # noqa: BLE001 - an unparsable value is simply a change
+        return False
+
+
+def changed_fields(
+    options: TrackingOptions, old: dict[str, Any], new: dict[str, Any]
+) -> list[str]:
+    """Return the names of tracked fields whose value differs, sorted."""
+    return sorted(
+        f.name
+        for f in options.fields
+        if not equal(f, old.get(f.attname), new.get(f.attname))
+    )
+
+
+def insert_from_table(
+    options: TrackingOptions,
+    pks: Sequence[Any],
+    history_type: str,
+    changed: Iterable[str],
+    using: str,
+) -> None:
+    """Copy the current rows ``pks`` of the live table into history, set-based.
+
+    Runs ``INSERT INTO history (...) SELECT ... FROM live WHERE pk IN (...)``: the
+    snapshot is the database's own state after the change, with no Python round trip.
+    """
+    if not pks:
+        return
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    historical = options.historical_model
+    meta = metadata()
+    meta_fields = [
+        historical._meta.get_field(name)
+        for name in (*meta, "history_type", "history_changed_fields")
+    ]
+    meta_values = [*meta.values(), history_type, list(changed)]
+    meta_params = [
+        f.get_db_prep_save(v, connection) for f, v in zip(meta_fields, meta_values, strict=True)
+    ]
+    columns = [f.column for f in options.fields]
+    target = ", ".join(qn(c) for c in (*columns, *(f.column for f in meta_fields)))
+    source = ", ".join([*(qn(c) for c in columns), *["%s"] * len(meta_params)])
+    pk_column = qn(options.model._meta.pk.column)  # type: ignore[union-attr]
+    head = (
+        f"INSERT INTO {qn(historical._meta.db_table)} ({target}) SELECT {source} "
+        f"FROM {qn(options.model._meta.db_table)} WHERE "
+    )
+    with connection.cursor() as cursor:
+        for chunk, condition in pk_chunks(connection, pk_column, pks):
+            cursor.execute(head + condition, [*meta_params, *chunk])
+
+
+def pk_chunks(connection: Any, column: str, pks: Sequence[Any]) -> Iterable[tuple[list[Any], str]]:
+    """Split ``pks`` into ``(params, "column IN (...)")`` pieces the database accepts."""
+    if connection.vendor == "postgresql":
+        yield [list(pks)], f"{column} = ANY(%s)"
+        return
+    size = max(1, (connection.features.max_query_params or 999) - 50)
+    for start in range(0, len(pks), size):
+        chunk = list(pks[start : start + size])
+        yield chunk, f"{column} IN ({', '.join(['%s'] * len(chunk))})"

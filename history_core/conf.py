@@ -1,0 +1,40 @@
+"""Settings of history_core: one typed dict of defaults, merged at call time.
+
+Projects override any key in ``settings.HISTORY_CORE``::
+
+    HISTORY_CORE = {"RECORD_NOOP_SAVES": True}
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from django.conf import settings
+
+
+class HistorySettings(TypedDict):
+    """Every setting of history_core, with its meaning.
+
+    RECORD_NOOP_SAVES: record a version even when a save changes nothing.
+    BULK_BATCH_SIZE: rows per INSERT when bulk operations write history.
+    CORRELATION_HEADER: request header whose value becomes ``correlation_id``.
+    """
+
+    RECORD_NOOP_SAVES: bool
+    BULK_BATCH_SIZE: int
+    CORRELATION_HEADER: str
+
+
+DEFAULTS: HistorySettings = {
+    "RECORD_NOOP_SAVES": False,
+    "BULK_BATCH_SIZE": 2000,
+    "CORRELATION_HEADER": "X-Request-ID",
+}
+
+
+def get_setting(name: str) -> Any:
+    """Return a setting: the project's ``HISTORY_CORE[name]`` or the default."""
+    overrides = getattr(settings, "HISTORY_CORE", None) or {}
+    if name in overrides:
+        return overrides[name]
+    return DEFAULTS[name]  # type: ignore[literal-required]

@@ -1,0 +1,118 @@
+"""Who, why and how: the context attached to every recorded change.
+
+The context is a ``ContextVar``, so it is correct across threads, async tasks and
+background jobs: each thread and each task sees the frames its own code entered.
+Frames nest; inner values win, and ``meta`` dictionaries are merged.
+
+Example::
+
+    with history_core.context(user=request.user, reason="price review", ticket="T-1"):
+        product.save()
+
+    @history_core.context(reason="nightly import")
+    def run_import(): ...
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One level of context. ``user`` may be a callable resolved when recording."""
+
+    user: Any = None
+    reason: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+_frames: ContextVar[tuple[Frame, ...]] = ContextVar("history_core_frames", default=())
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The effective context at one instant."""
+
+    user: Any
+    reason: str | None
+    meta: dict[str, Any]
+
+
+def current() -> Resolved:
+    """Return the merged context of every active frame (innermost wins)."""
+    user: Any = None
+    reason: str | None = None
+    meta: dict[str, Any] = {}
+    for frame in _frames.get():
+        if frame.user is not None:
+            user = frame.user
+        if frame.reason is not None:
+            reason = frame.reason
+        meta.update(frame.meta)
+    if callable(user):
+        user = user()
+    if user is not None and not getattr(user, "is_authenticated", True):
+        user = None
+    return Resolved(user=user, reason=reason, meta=meta)
+
+
+class context:  # noqa: N801 - used like a function: ``with history_core.context(...)``
+    """Attach a user, a reason and metadata to every change made inside.
+
+    Usable as a ``with`` block (sync or ``async with``) and as a decorator of sync
+    and async functions.
+
+    Args:
+        user: the acting user, or a callable returning it (resolved per change).
+        reason: why the change is made; stored as ``history_change_reason``.
+        **meta: JSON-serialisable facts stored in ``history_context``.
+    """
+
+    def __init__(self, user: Any = None, reason: str | None = None, **meta: Any):
+        self.frame = Frame(user=user, reason=reason, meta=meta)
+        self._tokens: list[Token[tuple[Frame, ...]]] = []
+
+    def __enter__(self) -> context:
+        self._tokens.append(_frames.set((*_frames.get(), self.frame)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _frames.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> context:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__(*exc)
+
+    def __call__(self, func: F) -> F:
+        frame = self.frame
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                token = _frames.set((*_frames.get(), frame))
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    _frames.reset(token)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            token = _frames.set((*_frames.get(), frame))
+            try:
+                return func(*args, **kwargs)
+            finally:
+                _frames.reset(token)
+
+        return wrapper  # type: ignore[return-value]

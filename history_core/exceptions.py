@@ -1,0 +1,35 @@
+"""Exceptions raised by history_core. Each message names the model and the fix."""
+
+from __future__ import annotations
+
+
+class HistoryError(Exception):
+    """Base class of every history_core error."""
+
+
+class AlreadyRegistered(HistoryError):
+    """A model was registered for history twice."""
+
+
+class NotRegistered(HistoryError):
+    """A model that is not tracked was used as if it were."""
+
+
+class NaiveTimestampError(HistoryError, ValueError):
+    """A timestamp without a time zone was given where an instant is needed."""
+
+
+class RevertError(HistoryError):
+    """A revert could not be applied; nothing was written."""
+
+
+class RevertConflict(RevertError):
+    """The object has a newer version than the caller expected."""
+
+
+class ImmutableHistoryError(HistoryError):
+    """Historical records are never modified or deleted one by one."""
+
+
+class UncapturableOperation(HistoryError):
+    """An ORM operation whose effect history_core cannot capture exactly."""

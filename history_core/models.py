@@ -1,0 +1,225 @@
+"""The historical models: one concrete model per tracked model, built at import time.
+
+``HistoricalProduct`` holds every tracked field of ``Product`` as a plain typed column
+(uniqueness dropped; foreign keys kept as ids without database constraints, so history
+survives deletes) plus the ``history_*`` metadata. Rows are immutable: the model refuses
+updates and per-row deletes.
+
+Ordering is ``(-history_date, -history_id)``: equal timestamps are ordered by
+``history_id``, the insertion order. An index on ``(object id, history_date,
+history_id)`` serves "the versions of object X by date" and every as-of lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from typing import Any, ClassVar
+
+from django.apps import apps
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from .diff import ModelDelta, diff_records
+from .exceptions import ImmutableHistoryError
+from .options import TrackingOptions
+from .queries import HistoryManager
+
+CREATED, UPDATED, DELETED = "+", "~", "-"
+HISTORY_TYPES = [(CREATED, "Created"), (UPDATED, "Changed"), (DELETED, "Deleted")]
+
+_INTEGER_PKS: dict[str, type[models.Field[Any, Any]]] = {
+    "AutoField": models.IntegerField,
+    "BigAutoField": models.BigIntegerField,
+    "SmallAutoField": models.SmallIntegerField,
+}
+
+
+class HistoricalRecordBase(models.Model):
+    """Behaviour shared by every historical record (one version of one object)."""
+
+    history_id = models.BigAutoField(primary_key=True)
+    history_date = models.DateTimeField(
+        help_text="When the change happened (timezone-aware, microseconds)."
+    )
+    history_type = models.CharField(max_length=1, choices=HISTORY_TYPES)
+    history_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="Who made the change; the id survives the user's deletion.",
+    )
+    history_change_reason = models.TextField(null=True, blank=True)
+    history_context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    history_changed_fields = models.JSONField(default=list, blank=True)
+
+    objects = HistoryManager()
+
+    _history_options: ClassVar[TrackingOptions]
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self._history_options.label} {self.object_id} at {self.history_date}"
+
+    @property
+    def object_id(self) -> Any:
+        """The primary key of the tracked object this record is a version of."""
+        return getattr(self, self._history_options.pk_attname)
+
+    @property
+    def instance(self) -> models.Model:
+        """The tracked object as it was in this version (an unsaved instance).
+
+        Excluded fields take the model's defaults.
+        """
+        options = self._history_options
+        values = self.__dict__
+        instance = options.model(**{a: values[a] for a in options.attnames})
+        instance._state.adding = False
+        instance._state.db = self._state.db
+        instance._history = self  # type: ignore[attr-defined]
+        return instance
+
+    def _siblings(self) -> Any:
+        manager = type(self)._default_manager.db_manager(self._state.db)
+        return manager.filter(**{self._history_options.pk_attname: self.object_id})
+
+    @property
+    def prev_record(self) -> HistoricalRecordBase | None:
+        """The version just before this one, or ``None`` (ties broken by id)."""
+        earlier = models.Q(history_date__lt=self.history_date) | models.Q(
+            history_date=self.history_date, history_id__lt=self.history_id
+        )
+        return self._siblings().filter(earlier).order_by("-history_date", "-history_id").first()
+
+    @property
+    def next_record(self) -> HistoricalRecordBase | None:
+        """The version just after this one, or ``None`` (ties broken by id)."""
+        later = models.Q(history_date__gt=self.history_date) | models.Q(
+            history_date=self.history_date, history_id__gt=self.history_id
+        )
+        return self._siblings().filter(later).order_by("history_date", "history_id").first()
+
+    def diff_against(
+        self,
+        old_record: HistoricalRecordBase | None,
+        included_fields: list[str] | None = None,
+        excluded_fields: list[str] | None = None,
+    ) -> ModelDelta:
+        """Return the changes from ``old_record`` to this record, sorted by field."""
+        if old_record is not None and type(old_record) is not type(self):
+            raise TypeError(
+                f"Cannot diff a {type(self).__name__} against a {type(old_record).__name__}."
+            )
+        return diff_records(
+            old_record, self, included_fields=included_fields, excluded_fields=excluded_fields
+        )
+
+    def revert(self, **kwargs: Any) -> Any:
+        """Restore the object to this version; see :func:`history_core.revert.revert`."""
+        from .revert import revert
+
+        return revert(self, **kwargs)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableHistoryError(
+                f"{type(self).__name__} rows are immutable: record a new version by "
+                "saving the tracked object instead."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableHistoryError(
+            f"{type(self).__name__} rows are not deleted one by one: use the "
+            "prune_history command to drop old history."
+        )
+
+
+def _index_name(table: str, suffix: str) -> str:
+    digest = hashlib.sha1(table.encode(), usedforsecurity=False).hexdigest()[:6]
+    return f"{table[:18]}_{digest}_{suffix}"[:30]
+
+
+def copy_field(field: models.Field[Any, Any]) -> models.Field[Any, Any]:
+    """Return a plain, constraint-free copy of ``field`` for the historical model."""
+    if field.is_relation and (field.many_to_one or field.one_to_one):
+        remote = field.remote_field
+        to_field = remote.field_name
+        target_pk = remote.model._meta.pk if not isinstance(remote.model, str) else None
+        return models.ForeignKey(
+            remote.model,
+            on_delete=models.DO_NOTHING,
+            db_constraint=False,
+            related_name="+",
+            related_query_name="+",
+            null=field.null,
+            blank=True,
+            to_field=None if target_pk is None or to_field == target_pk.name else to_field,
+            db_column=field.db_column,
+            db_index=False,
+            verbose_name=field.verbose_name,
+        )
+    if isinstance(field, models.GeneratedField):
+        return copy_field(field.output_field)
+    _, _, args, kwargs = field.deconstruct()
+    for key in ("primary_key", "unique", "db_index", "db_default", "default", "db_tablespace"):
+        kwargs.pop(key, None)
+    kwargs.pop("validators", None)
+    cls = _INTEGER_PKS.get(field.get_internal_type(), type(field))
+    if cls is not type(field):
+        return cls(db_column=kwargs.get("db_column"), verbose_name=kwargs.get("verbose_name"))
+    kwargs.pop("auto_now", None)
+    kwargs.pop("auto_now_add", None)
+    if field.primary_key and "editable" in kwargs:
+        kwargs.pop("editable")
+    return cls(*args, **kwargs)
+
+
+def build_historical_model(options: TrackingOptions) -> type[HistoricalRecordBase]:
+    """Create ``Historical<Model>`` for ``options.model`` and return it."""
+    model = options.model
+    opts = model._meta
+    table = options.table_name or f"{options.app_label}_historical{opts.model_name}"
+    pk_name = opts.pk.name  # type: ignore[union-attr]
+    meta = type(
+        "Meta",
+        (),
+        {
+            "app_label": options.app_label,
+            "db_table": table,
+            "ordering": ("-history_date", "-history_id"),
+            "get_latest_by": ("history_date", "history_id"),
+            "verbose_name": f"historical {opts.verbose_name}",
+            "verbose_name_plural": f"historical {opts.verbose_name_plural}",
+            "default_permissions": (),
+            "indexes": [
+                models.Index(
+                    fields=[pk_name, "history_date", "history_id"],
+                    name=_index_name(table, "obj"),
+                ),
+                models.Index(
+                    fields=["history_date", "history_id"], name=_index_name(table, "date")
+                ),
+            ],
+        },
+    )
+    module_name = model.__module__
+    if options.app_label != opts.app_label:  # e.g. auth.User tracked in your app
+        module_name = f"{apps.get_app_config(options.app_label).name}.models"
+    attrs: dict[str, Any] = {"__module__": module_name, "Meta": meta}
+    for field in options.fields:
+        attrs[field.name] = copy_field(field)
+    name = f"Historical{model.__name__}"
+    historical = type(name, (HistoricalRecordBase,), attrs)
+    historical._history_options = options
+    module = sys.modules.get(module_name)
+    if module is not None and not hasattr(module, name):
+        setattr(module, name, historical)  # importable like a declared model
+    return historical

@@ -1,0 +1,56 @@
+"""What history_core knows about one tracked model, computed once at registration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+
+
+@dataclass
+class TrackingOptions:
+    """The configuration and derived facts of one tracked model.
+
+    Attributes:
+        model: the tracked (live) model.
+        excluded_fields: field names never stored.
+        app_label: the app whose migrations create the historical model.
+        manager_name: the attribute giving access to history (``history``).
+        registered_at: ``file:line`` of the registration, for error messages.
+        record_noop_saves: overrides the ``RECORD_NOOP_SAVES`` setting when set.
+    """
+
+    model: type[models.Model]
+    excluded_fields: tuple[str, ...] = ()
+    app_label: str | None = None
+    table_name: str | None = None
+    manager_name: str = "history"
+    registered_at: str = "?"
+    record_noop_saves: bool | None = None
+    historical_model: Any = None
+    fields: tuple[models.Field[Any, Any], ...] = field(default_factory=tuple)
+    attnames: tuple[str, ...] = ()
+    diff_pairs: tuple[tuple[str, str], ...] = ()
+    ignored_for_noop: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        excluded = set(self.excluded_fields)
+        self.fields = tuple(
+            f for f in self.model._meta.concrete_fields if f.name not in excluded
+        )
+        self.attnames = tuple(f.attname for f in self.fields)
+        self.diff_pairs = tuple(sorted((f.name, f.attname) for f in self.fields))
+        self.ignored_for_noop = frozenset(
+            f.attname for f in self.fields if getattr(f, "auto_now", False)
+        )
+
+    @property
+    def label(self) -> str:
+        """The tracked model's label, e.g. ``catalog.Product``."""
+        return self.model._meta.label
+
+    @property
+    def pk_attname(self) -> str:
+        """The attribute holding the tracked object's primary key."""
+        return self.model._meta.pk.attname  # type: ignore[union-attr]

@@ -1,0 +1,164 @@
+"""Reading history: the ``history`` manager, its queryset, and as-of lookups.
+
+Semantics of ``as_of(ts)``:
+
+* the bound is inclusive: a change made exactly at ``ts`` is in force at ``ts``;
+* changes with equal ``history_date`` are ordered by ``history_id``;
+* ``obj.history.as_of(ts)`` returns the object as it was (an unsaved instance) and
+  raises ``Model.DoesNotExist`` before its creation and after its deletion;
+* ``Model.history.as_of(ts)`` returns every object as it was, each once, leaving out
+  the ones not yet created or already deleted at ``ts``;
+* ``ts`` must be timezone-aware: naive timestamps raise ``NaiveTimestampError``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import models
+from django.db.models.functions import RowNumber
+from django.db.models.query import ModelIterable
+from django.utils import timezone
+
+from .exceptions import NaiveTimestampError
+
+NEWEST_FIRST = ("-history_date", "-history_id")
+
+
+def ensure_aware(ts: datetime) -> datetime:
+    """Return ``ts`` if it is a timezone-aware datetime; raise otherwise."""
+    if not isinstance(ts, datetime):
+        raise TypeError(f"Expected a datetime, got {type(ts).__name__}: {ts!r}.")
+    if timezone.is_naive(ts):
+        raise NaiveTimestampError(
+            f"{ts.isoformat()} has no time zone; pass an aware datetime "
+            "(e.g. with tzinfo=datetime.timezone.utc) so the instant is unambiguous."
+        )
+    return ts
+
+
+class InstanceIterable(ModelIterable):
+    """Yields the tracked object as it was in each record, instead of the record."""
+
+    def __iter__(self) -> Any:
+        for record in super().__iter__():
+            yield record.instance
+
+
+class HistoryQuerySet(models.QuerySet[Any]):
+    """A queryset of historical records with time-travel helpers."""
+
+    _object_pk: Any = None
+
+    def _clone(self) -> Any:
+        clone = super()._clone()
+        clone._object_pk = self._object_pk
+        return clone
+
+    def _options(self) -> Any:
+        return self.model._history_options
+
+    def earlier(self) -> Any:
+        """Return the version before the latest one.
+
+        Raises:
+            DoesNotExist: when there are fewer than two versions.
+        """
+        records = list(self.order_by(*NEWEST_FIRST)[:2])
+        if len(records) < 2:
+            raise self.model.DoesNotExist(
+                f"{self._options().label} has fewer than two versions here; no earlier one."
+            )
+        return records[1]
+
+    def as_of(self, ts: datetime) -> Any:
+        """Return the state at ``ts``: an instance (bound) or a queryset of them."""
+        ts = ensure_aware(ts)
+        if self._object_pk is None:
+            return self.records_as_of(ts).as_instances()
+        record = self.record_as_of(ts)
+        return record.instance
+
+    def record_as_of(self, ts: datetime) -> Any:
+        """Return the record in force at ``ts`` for the bound object.
+
+        Raises:
+            DoesNotExist: before the object's creation or after its deletion.
+        """
+        ts = ensure_aware(ts)
+        options = self._options()
+        model = options.model
+        record = self.filter(history_date__lte=ts).order_by(*NEWEST_FIRST).first()
+        if record is None:
+            raise model.DoesNotExist(
+                f"{options.label} {self._object_pk} did not exist yet at {ts.isoformat()}."
+            )
+        if record.history_type == "-":
+            raise model.DoesNotExist(
+                f"{options.label} {self._object_pk} had been deleted at "
+                f"{record.history_date.isoformat()}, before {ts.isoformat()}."
+            )
+        return record
+
+    def records_as_of(self, ts: datetime) -> HistoryQuerySet:
+        """Return the records in force at ``ts``, one per object, deleted ones dropped."""
+        ts = ensure_aware(ts)
+        pk = self._options().pk_attname
+        ranked = (
+            self.filter(history_date__lte=ts)
+            .annotate(
+                _rank=models.Window(
+                    RowNumber(),
+                    partition_by=[models.F(pk)],
+                    order_by=[models.F("history_date").desc(), models.F("history_id").desc()],
+                )
+            )
+            .filter(_rank=1)
+            .values("history_id")
+        )
+        base = self.model._default_manager.db_manager(self.db).all()
+        return base.filter(history_id__in=ranked).exclude(history_type="-")
+
+    def as_instances(self) -> HistoryQuerySet:
+        """Iterate over tracked-model instances (as they were) instead of records."""
+        clone = self._chain()
+        clone._iterable_class = InstanceIterable
+        return clone
+
+
+class HistoryManager(models.Manager.from_queryset(HistoryQuerySet)):  # type: ignore[misc]
+    """Manager of historical records; bound to one object through ``obj.history``."""
+
+    object_pk: Any = None
+
+    def get_queryset(self) -> HistoryQuerySet:
+        qs = super().get_queryset()
+        if self.object_pk is not None:
+            qs = qs.filter(**{self.model._history_options.pk_attname: self.object_pk})
+            qs._object_pk = self.object_pk
+        return qs
+
+
+class HistoryDescriptor:
+    """``Model.history`` (every record of the model) and ``obj.history`` (its own)."""
+
+    def __init__(self, historical_model: Any) -> None:
+        self.historical_model = historical_model
+
+    def __get__(self, instance: models.Model | None, owner: type[models.Model]) -> Any:
+        manager = HistoryManager()
+        manager.model = self.historical_model
+        manager.name = "history"
+        if instance is not None:
+            pk = instance.pk
+            if pk is None:  # Django clears the pk of a deleted instance
+                pk = instance.__dict__.get("_history_pk")
+            if pk is None:
+                raise ValueError(
+                    f"{owner._meta.label} has no history before it is saved "
+                    "(its primary key is None)."
+                )
+            manager.object_pk = pk
+            manager._db = instance._state.db
+        return manager

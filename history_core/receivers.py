@@ -1,0 +1,133 @@
+"""Signal receivers: one snapshot per save or delete, in the change's transaction."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from django.db import models
+
+from .capture import (
+    build_record,
+    changed_fields,
+    insert_records,
+    loaded_values,
+    metadata,
+    remember,
+)
+from .conf import get_setting
+from .models import CREATED, DELETED, UPDATED
+from .options import TrackingOptions
+
+# While a QuerySet.delete() runs, deleted snapshots are collected here and inserted
+# in batches at the end instead of one INSERT per row.
+delete_buffer: ContextVar[list[tuple[TrackingOptions, Any, str]] | None] = ContextVar(
+    "history_core_delete_buffer", default=None
+)
+
+
+def _database_state(
+    options: TrackingOptions, instance: models.Model, update_fields: Any, using: str
+) -> dict[str, Any]:
+    """Return the row as the database now holds it, from the instance when possible."""
+    state = instance.__dict__
+    attnames = options.attnames
+    if update_fields is None and all(a in state for a in attnames):
+        return {a: state[a] for a in attnames}
+    # A partial save (update_fields, or deferred fields): read the row back, in the
+    # same transaction, so the snapshot is exactly what was stored.
+    manager = options.model._base_manager.db_manager(using)
+    return manager.filter(pk=instance.pk).values(*attnames).get()
+
+
+def _previous_state(options: TrackingOptions, instance: models.Model, using: str) -> Any:
+    """Return the values the instance was loaded with, or the latest version's."""
+    loaded = loaded_values(instance)
+    if loaded is not None and all(a in loaded for a in options.attnames):
+        return loaded
+    historical = options.historical_model._default_manager.db_manager(using)
+    latest = (
+        historical.filter(**{options.pk_attname: instance.pk})
+        .order_by("-history_date", "-history_id")
+        .values(*options.attnames)
+        .first()
+    )
+    return latest
+
+
+def _is_noop(options: TrackingOptions, changed: list[str]) -> bool:
+    if options.record_noop_saves is not None:
+        record_noop = options.record_noop_saves
+    else:
+        record_noop = get_setting("RECORD_NOOP_SAVES")
+    if record_noop:
+        return False
+    by_name = {f.name: f.attname for f in options.fields}
+    return all(by_name[name] in options.ignored_for_noop for name in changed)
+
+
+def record_save(
+    sender: type[models.Model],
+    instance: models.Model,
+    created: bool,
+    using: str,
+    update_fields: Any = None,
+    **kwargs: Any,
+) -> None:
+    """``post_save`` receiver: write a ``+`` or ``~`` snapshot."""
+    options: TrackingOptions = sender._history_options_live  # type: ignore[attr-defined]
+    values = _database_state(options, instance, update_fields, using)
+    if created:
+        history_type, changed = CREATED, []
+    else:
+        previous = _previous_state(options, instance, using)
+        history_type = UPDATED
+        changed = changed_fields(options, previous, values) if previous is not None else []
+        if previous is not None and _is_noop(options, changed):
+            remember(instance, values)
+            instance.__dict__.pop("_change_reason", None)
+            instance.__dict__.pop("_history_user", None)
+            return
+    record = build_record(options, values, history_type, changed, metadata(instance))
+    insert_records(options, [record], using)
+    remember(instance, values)
+
+
+def fetch_before_delete(
+    sender: type[models.Model], instance: models.Model, using: str, origin: Any = None,
+    **kwargs: Any,
+) -> None:
+    """``pre_delete`` receiver for ``obj.delete()``: read the row as stored.
+
+    An instance held by the caller may be stale (changed since it was loaded, or
+    deferred); the deleted snapshot must be the database's state. Rows collected by
+    ``QuerySet.delete()`` or by a cascade were just read by Django and need nothing.
+    """
+    if origin is not instance:
+        return
+    options: TrackingOptions = sender._history_options_live  # type: ignore[attr-defined]
+    manager = options.model._base_manager.db_manager(using)
+    row = manager.filter(pk=instance.pk).values(*options.attnames).first()
+    if row is not None:
+        instance.__dict__["_history_deleted_state"] = row
+
+
+def record_delete(
+    sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any
+) -> None:
+    """``post_delete`` receiver: write a ``-`` snapshot of the deleted row."""
+    options: TrackingOptions = sender._history_options_live  # type: ignore[attr-defined]
+    state = instance.__dict__
+    values = state.pop("_history_deleted_state", None) or {
+        a: state[a] for a in options.attnames if a in state
+    }
+    if len(values) < len(options.attnames):  # deferred fields: fill from history
+        previous = _previous_state(options, instance, using) or {}
+        values = {**previous, **values}
+    instance.__dict__["_history_pk"] = instance.pk
+    record = build_record(options, values, DELETED, [], metadata(instance))
+    buffer = delete_buffer.get()
+    if buffer is not None:
+        buffer.append((options, record, using))
+    else:
+        insert_records(options, [record], using)

@@ -1,0 +1,136 @@
+"""Reverting an object to one of its versions.
+
+A revert never modifies history: it changes the live object, which records a new
+version (``~``, or ``+`` when a deleted object is restored with its original primary
+key). The new version's ``history_context`` carries ``reverted_from``, the
+``history_id`` of the source version. Everything happens in one transaction that
+holds a row lock on the live object; on any error nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, models, transaction
+
+from .context import context
+from .capture import equal
+from .diff import ModelChange
+from .exceptions import RevertConflict, RevertError
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    """What a revert did (or, with ``dry_run``, would do).
+
+    Attributes:
+        instance: the live object after the revert (unsaved with ``dry_run``).
+        record: the new historical record, or ``None`` if nothing was written.
+        changes: the field changes applied, sorted by field name.
+        restored: whether a deleted object was brought back.
+    """
+
+    instance: models.Model
+    record: Any
+    changes: tuple[ModelChange, ...]
+    restored: bool
+
+
+def _field_pairs(options: Any, fields: Iterable[str] | None) -> list[tuple[str, str]]:
+    pairs = list(options.diff_pairs)
+    if fields is None:
+        return [p for p in pairs if p[1] != options.pk_attname]
+    known = {name for name, _ in pairs}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise RevertError(
+            f"{options.label} has no tracked field named {', '.join(unknown)}; "
+            f"tracked fields are {', '.join(sorted(known))}."
+        )
+    return [p for p in pairs if p[0] in set(fields) and p[1] != options.pk_attname]
+
+
+def _expected_id(expected_latest: Any) -> Any:
+    return getattr(expected_latest, "history_id", expected_latest)
+
+
+def revert(
+    record: Any,
+    *,
+    user: Any = None,
+    reason: str | None = None,
+    expected_latest: Any = None,
+    fields: Iterable[str] | None = None,
+    dry_run: bool = False,
+) -> RevertResult:
+    """Restore the object of ``record`` to the state ``record`` holds.
+
+    Args:
+        record: the historical record to go back to.
+        user: recorded as the version's ``history_user``.
+        reason: recorded as ``history_change_reason``.
+        expected_latest: the latest version (record or ``history_id``) the caller
+            saw; if the object has a newer one, :class:`RevertConflict` is raised.
+        fields: revert only these fields (default: every tracked field).
+        dry_run: compute the changes without writing anything.
+
+    Raises:
+        RevertConflict: the object changed after ``expected_latest``.
+        RevertError: the revert cannot be applied (unknown field, a constraint).
+    """
+    options = record._history_options
+    model = options.model
+    using = record._state.db or "default"
+    pairs = _field_pairs(options, fields)
+    try:
+        with transaction.atomic(using=using):
+            live = (
+                model._base_manager.db_manager(using)
+                .select_for_update()
+                .filter(pk=record.object_id)
+                .first()
+            )
+            latest = record._siblings().order_by("-history_date", "-history_id").first()
+            expected = _expected_id(expected_latest)
+            if expected is not None and (latest is None or str(latest.history_id) != str(expected)):
+                raise RevertConflict(
+                    f"{options.label} {record.object_id} has version "
+                    f"{getattr(latest, 'history_id', None)}, newer than the expected "
+                    f"{expected}; reload its history and retry."
+                )
+            restored = live is None
+            target = record.instance if restored else live
+            current = (latest.__dict__ if latest is not None else {}) if restored else live.__dict__
+            changes = _apply(options, pairs, record.__dict__, current, target)
+            if dry_run or (not changes and not restored):
+                return RevertResult(target, None, changes, restored)
+            meta = {"reverted_from": record.history_id}
+            with context(user=user, reason=reason, **meta):
+                target.save(force_insert=restored, using=using)
+            new_record = record._siblings().order_by("-history_date", "-history_id").first()
+            return RevertResult(target, new_record, changes, restored)
+    except (IntegrityError, DatabaseError) as error:
+        raise RevertError(
+            f"Reverting {options.label} {record.object_id} to version {record.history_id} "
+            f"violates a database constraint ({error}); nothing was written."
+        ) from error
+
+
+def _apply(
+    options: Any,
+    pairs: list[tuple[str, str]],
+    source: dict[str, Any],
+    current: dict[str, Any],
+    target: models.Model,
+) -> tuple[ModelChange, ...]:
+    """Set the selected fields of ``target`` from ``source``; return what changed."""
+    fields = {f.attname: f for f in options.fields}
+    changes = []
+    for name, attname in pairs:
+        new, old = source.get(attname), current.get(attname)
+        if not equal(fields[attname], old, new):
+            changes.append(ModelChange(name, old, new))
+        setattr(target, attname, new)
+    return tuple(changes)

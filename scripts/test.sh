@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up a virtualenv and run the whole test suite on SQLite and on PostgreSQL.
+#
+#   bash scripts/test.sh                 # python3 (3.11, Django 5.2)
+#   PYTHON=python3.12 bash scripts/test.sh   # Django 6.x
+#
+# PostgreSQL is taken from PG_URL (default postgres://root@127.0.0.1:5432/postgres);
+# set SKIP_POSTGRES=1 to run on SQLite only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+version=$("$PYTHON" -c 'import sys; print("%d%d" % sys.version_info[:2])')
+VENV=${VENV:-.venv}
+[ "$version" = "311" ] || VENV=${VENV}-py$version
+PG_URL=${PG_URL:-postgres://root@127.0.0.1:5432/postgres}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+"$VENV/bin/python" -c 'import django; print("Django", django.get_version())'
+
+echo "== tests on SQLite"
+DATABASE_URL="sqlite:///:memory:" "$VENV/bin/python" -m pytest "$@"
+if [ "${SKIP_POSTGRES:-0}" != "1" ]; then
+  echo "== tests on PostgreSQL ($PG_URL)"
+  DATABASE_URL="$PG_URL" "$VENV/bin/python" -m pytest "$@"
+fi

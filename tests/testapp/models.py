@@ -1,0 +1,48 @@
+"""Models used only by the tests: edge cases of tracking."""
+
+import uuid
+
+from django.contrib.auth import get_user_model
+from django.db import models
+
+from history_core import HistoricalRecords, register
+
+
+class Document(models.Model):
+    """A tracked model with an excluded field, an auto_now field and a unique field."""
+
+    title = models.CharField(max_length=100, unique=True)
+    body = models.TextField(blank=True)
+    secret = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    version = models.IntegerField(default=1)
+
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Sku(models.Model):
+    """A tracked model with a non-integer primary key."""
+
+    code = models.CharField(max_length=20, primary_key=True)
+    token = models.UUIDField(default=uuid.uuid4)
+    stock = models.IntegerField(default=0)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Untracked(models.Model):
+    """A plain model, for checking that untracked models are left alone."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+register(get_user_model(), app="testapp", excluded_fields=["password", "last_login"])
