@@ -29,7 +29,11 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 def _env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    return [
+        item.strip()
+        for item in os.environ.get(name, default).split(",")
+        if item.strip()
+    ]
 
 
 DEBUG = _env_bool("DEBUG", True)

@@ -1,5 +1,3 @@
 """URLs of the GraphQL API."""
 
-from django.urls import path
-
 urlpatterns: list = []

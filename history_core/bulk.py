@@ -17,7 +17,6 @@ from django.db import connections, models, transaction
 from .capture import build_record, insert_from_table, insert_records, metadata, remember
 from .exceptions import UncapturableOperation
 
-
 # Set while an operation that records its own history runs Django's implementation,
 # which may call update() internally (bulk_update does): that inner call is not
 # captured a second time.
@@ -62,7 +61,9 @@ class HistoryQuerySetMixin:
             queryset = queryset.select_for_update(of=of)
         return list(queryset.order_by().values_list("pk", flat=True))
 
-    def bulk_create(self, objs: Iterable[models.Model], *args: Any, **kwargs: Any) -> Any:
+    def bulk_create(
+        self, objs: Iterable[models.Model], *args: Any, **kwargs: Any
+    ) -> Any:
         """Insert ``objs`` and record a ``+`` version of each, in one transaction."""
         options = _options(self)  # type: ignore[arg-type]
         if options is None:
@@ -92,7 +93,11 @@ class HistoryQuerySetMixin:
     bulk_create.alters_data = True  # type: ignore[attr-defined]
 
     def bulk_update(
-        self, objs: Iterable[models.Model], fields: Sequence[str], *args: Any, **kwargs: Any
+        self,
+        objs: Iterable[models.Model],
+        fields: Sequence[str],
+        *args: Any,
+        **kwargs: Any,
     ) -> int:
         """Update ``fields`` of ``objs`` and record each row's new state."""
         options = _options(self)  # type: ignore[arg-type]

@@ -12,8 +12,8 @@ from typing import Any
 from django.db import connections, models
 from django.utils import timezone
 
-from .context import current as current_context
 from .conf import get_setting
+from .context import current as current_context
 from .options import TrackingOptions
 
 LOADED_ATTR = "_history_loaded"
@@ -60,7 +60,11 @@ def insert_records(options: TrackingOptions, records: list[Any], using: str) -> 
         return
     manager = options.historical_model._base_manager.db_manager(using)
     if len(records) == 1:
-        fields = [f for f in options.historical_model._meta.concrete_fields if not f.primary_key]
+        fields = [
+            f
+            for f in options.historical_model._meta.concrete_fields
+            if not f.primary_key
+        ]
         manager._insert(records, fields=fields, using=using)
         return
     manager.bulk_create(records, batch_size=get_setting("BULK_BATCH_SIZE"))
@@ -127,22 +131,25 @@ def insert_from_table(
     ]
     meta_values = [*meta.values(), history_type, list(changed)]
     meta_params = [
-        f.get_db_prep_save(v, connection) for f, v in zip(meta_fields, meta_values, strict=True)
+        f.get_db_prep_save(v, connection)
+        for f, v in zip(meta_fields, meta_values, strict=True)
     ]
-    columns = [f.column for f in options.fields]
-    target = ", ".join(qn(c) for c in (*columns, *(f.column for f in meta_fields)))
+    columns: list[str] = [f.column for f in options.fields]  # type: ignore[misc]
+    meta_columns: list[str] = [f.column for f in meta_fields]  # type: ignore[misc]
+    target = ", ".join(qn(c) for c in (*columns, *meta_columns))
     source = ", ".join([*(qn(c) for c in columns), *["%s"] * len(meta_params)])
-    pk_column = qn(options.model._meta.pk.column)  # type: ignore[union-attr]
-    head = (
-        f"INSERT INTO {qn(historical._meta.db_table)} ({target}) SELECT {source} "
-        f"FROM {qn(options.model._meta.db_table)} WHERE "
-    )
+    pk_column = qn(options.model._meta.pk.column)  # type: ignore[union-attr,arg-type]
+    # Identifiers come from model metadata and are quoted; values are parameters.
+    into, live = qn(historical._meta.db_table), qn(options.model._meta.db_table)
+    head = f"INSERT INTO {into} ({target}) SELECT {source} FROM {live} WHERE "  # noqa: S608
     with connection.cursor() as cursor:
         for chunk, condition in pk_chunks(connection, pk_column, pks):
             cursor.execute(head + condition, [*meta_params, *chunk])
 
 
-def pk_chunks(connection: Any, column: str, pks: Sequence[Any]) -> Iterable[tuple[list[Any], str]]:
+def pk_chunks(
+    connection: Any, column: str, pks: Sequence[Any]
+) -> Iterable[tuple[list[Any], str]]:
     """Split ``pks`` into ``(params, "column IN (...)")`` pieces the database accepts."""
     if connection.vendor == "postgresql":
         yield [list(pks)], f"{column} = ANY(%s)"

@@ -45,7 +45,10 @@ def diff_values(
 
 
 def diff_records(
-    old: Any, new: Any, *, included_fields: Iterable[str] | None = None,
+    old: Any,
+    new: Any,
+    *,
+    included_fields: Iterable[str] | None = None,
     excluded_fields: Iterable[str] | None = None,
 ) -> ModelDelta:
     """Return the delta that turns ``old`` into ``new`` (two historical records).

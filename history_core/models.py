@@ -54,7 +54,9 @@ class HistoricalRecordBase(models.Model):
         help_text="Who made the change; the id survives the user's deletion.",
     )
     history_change_reason = models.TextField(null=True, blank=True)
-    history_context = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    history_context = models.JSONField(
+        default=dict, blank=True, encoder=DjangoJSONEncoder
+    )
     history_changed_fields = models.JSONField(default=list, blank=True)
 
     objects = HistoryManager()
@@ -66,6 +68,20 @@ class HistoricalRecordBase(models.Model):
 
     def __str__(self) -> str:
         return f"{self._history_options.label} {self.object_id} at {self.history_date}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableHistoryError(
+                f"{type(self).__name__} rows are immutable: record a new version by "
+                "saving the tracked object instead."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ImmutableHistoryError(
+            f"{type(self).__name__} rows are not deleted one by one: use the "
+            "prune_history command to drop old history."
+        )
 
     @property
     def object_id(self) -> Any:
@@ -96,7 +112,12 @@ class HistoricalRecordBase(models.Model):
         earlier = models.Q(history_date__lt=self.history_date) | models.Q(
             history_date=self.history_date, history_id__lt=self.history_id
         )
-        return self._siblings().filter(earlier).order_by("-history_date", "-history_id").first()
+        return (
+            self._siblings()
+            .filter(earlier)
+            .order_by("-history_date", "-history_id")
+            .first()
+        )
 
     @property
     def next_record(self) -> HistoricalRecordBase | None:
@@ -104,7 +125,12 @@ class HistoricalRecordBase(models.Model):
         later = models.Q(history_date__gt=self.history_date) | models.Q(
             history_date=self.history_date, history_id__gt=self.history_id
         )
-        return self._siblings().filter(later).order_by("history_date", "history_id").first()
+        return (
+            self._siblings()
+            .filter(later)
+            .order_by("history_date", "history_id")
+            .first()
+        )
 
     def diff_against(
         self,
@@ -118,7 +144,10 @@ class HistoricalRecordBase(models.Model):
                 f"Cannot diff a {type(self).__name__} against a {type(old_record).__name__}."
             )
         return diff_records(
-            old_record, self, included_fields=included_fields, excluded_fields=excluded_fields
+            old_record,
+            self,
+            included_fields=included_fields,
+            excluded_fields=excluded_fields,
         )
 
     def revert(self, **kwargs: Any) -> Any:
@@ -126,20 +155,6 @@ class HistoricalRecordBase(models.Model):
         from .revert import revert
 
         return revert(self, **kwargs)
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ImmutableHistoryError(
-                f"{type(self).__name__} rows are immutable: record a new version by "
-                "saving the tracked object instead."
-            )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ImmutableHistoryError(
-            f"{type(self).__name__} rows are not deleted one by one: use the "
-            "prune_history command to drop old history."
-        )
 
 
 def _index_name(table: str, suffix: str) -> str:
@@ -150,7 +165,7 @@ def _index_name(table: str, suffix: str) -> str:
 def copy_field(field: models.Field[Any, Any]) -> models.Field[Any, Any]:
     """Return a plain, constraint-free copy of ``field`` for the historical model."""
     if field.is_relation and (field.many_to_one or field.one_to_one):
-        remote = field.remote_field
+        remote: Any = field.remote_field
         to_field = remote.field_name
         target_pk = remote.model._meta.pk if not isinstance(remote.model, str) else None
         return models.ForeignKey(
@@ -161,20 +176,31 @@ def copy_field(field: models.Field[Any, Any]) -> models.Field[Any, Any]:
             related_query_name="+",
             null=field.null,
             blank=True,
-            to_field=None if target_pk is None or to_field == target_pk.name else to_field,
+            to_field=None
+            if target_pk is None or to_field == target_pk.name
+            else to_field,
             db_column=field.db_column,
             db_index=False,
             verbose_name=field.verbose_name,
         )
     if isinstance(field, models.GeneratedField):
-        return copy_field(field.output_field)
+        return copy_field(field.output_field)  # type: ignore[arg-type]
     _, _, args, kwargs = field.deconstruct()
-    for key in ("primary_key", "unique", "db_index", "db_default", "default", "db_tablespace"):
+    for key in (
+        "primary_key",
+        "unique",
+        "db_index",
+        "db_default",
+        "default",
+        "db_tablespace",
+    ):
         kwargs.pop(key, None)
     kwargs.pop("validators", None)
     cls = _INTEGER_PKS.get(field.get_internal_type(), type(field))
     if cls is not type(field):
-        return cls(db_column=kwargs.get("db_column"), verbose_name=kwargs.get("verbose_name"))
+        return cls(
+            db_column=kwargs.get("db_column"), verbose_name=kwargs.get("verbose_name")
+        )
     kwargs.pop("auto_now", None)
     kwargs.pop("auto_now_add", None)
     if field.primary_key and "editable" in kwargs:
@@ -205,19 +231,20 @@ def build_historical_model(options: TrackingOptions) -> type[HistoricalRecordBas
                     name=_index_name(table, "obj"),
                 ),
                 models.Index(
-                    fields=["history_date", "history_id"], name=_index_name(table, "date")
+                    fields=["history_date", "history_id"],
+                    name=_index_name(table, "date"),
                 ),
             ],
         },
     )
     module_name = model.__module__
     if options.app_label != opts.app_label:  # e.g. auth.User tracked in your app
-        module_name = f"{apps.get_app_config(options.app_label).name}.models"
+        module_name = f"{apps.get_app_config(str(options.app_label)).name}.models"
     attrs: dict[str, Any] = {"__module__": module_name, "Meta": meta}
     for field in options.fields:
         attrs[field.name] = copy_field(field)
     name = f"Historical{model.__name__}"
-    historical = type(name, (HistoricalRecordBase,), attrs)
+    historical: Any = type(name, (HistoricalRecordBase,), attrs)
     historical._history_options = options
     module = sys.modules.get(module_name)
     if module is not None and not hasattr(module, name):

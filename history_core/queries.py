@@ -52,7 +52,7 @@ class HistoryQuerySet(models.QuerySet[Any]):
     _object_pk: Any = None
 
     def _clone(self) -> Any:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]
         clone._object_pk = self._object_pk
         return clone
 
@@ -111,7 +111,10 @@ class HistoryQuerySet(models.QuerySet[Any]):
                 _rank=models.Window(
                     RowNumber(),
                     partition_by=[models.F(pk)],
-                    order_by=[models.F("history_date").desc(), models.F("history_id").desc()],
+                    order_by=[
+                        models.F("history_date").desc(),
+                        models.F("history_id").desc(),
+                    ],
                 )
             )
             .filter(_rank=1)
@@ -122,7 +125,7 @@ class HistoryQuerySet(models.QuerySet[Any]):
 
     def as_instances(self) -> HistoryQuerySet:
         """Iterate over tracked-model instances (as they were) instead of records."""
-        clone = self._chain()
+        clone = self._chain()  # type: ignore[attr-defined]
         clone._iterable_class = InstanceIterable
         return clone
 

@@ -40,7 +40,9 @@ def _database_state(
     return manager.filter(pk=instance.pk).values(*attnames).get()
 
 
-def _previous_state(options: TrackingOptions, instance: models.Model, using: str) -> Any:
+def _previous_state(
+    options: TrackingOptions, instance: models.Model, using: str
+) -> Any:
     """Return the values the instance was loaded with, or the latest version's."""
     loaded = loaded_values(instance)
     if loaded is not None and all(a in loaded for a in options.attnames):
@@ -82,7 +84,9 @@ def record_save(
     else:
         previous = _previous_state(options, instance, using)
         history_type = UPDATED
-        changed = changed_fields(options, previous, values) if previous is not None else []
+        changed = (
+            changed_fields(options, previous, values) if previous is not None else []
+        )
         if previous is not None and _is_noop(options, changed):
             remember(instance, values)
             instance.__dict__.pop("_change_reason", None)
@@ -94,7 +98,10 @@ def record_save(
 
 
 def fetch_before_delete(
-    sender: type[models.Model], instance: models.Model, using: str, origin: Any = None,
+    sender: type[models.Model],
+    instance: models.Model,
+    using: str,
+    origin: Any = None,
     **kwargs: Any,
 ) -> None:
     """``pre_delete`` receiver for ``obj.delete()``: read the row as stored.

@@ -77,7 +77,9 @@ def unregister(model: type[models.Model]) -> None:
 
     options = _registry.pop(model, None)
     if options is None:
-        raise NotRegistered(f"{model._meta.label} is not tracked; nothing to unregister.")
+        raise NotRegistered(
+            f"{model._meta.label} is not tracked; nothing to unregister."
+        )
     tracking.uninstall(options)
 
 

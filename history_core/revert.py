@@ -15,8 +15,8 @@ from typing import Any
 
 from django.db import DatabaseError, IntegrityError, models, transaction
 
-from .context import context
 from .capture import equal
+from .context import context
 from .diff import ModelChange
 from .exceptions import RevertConflict, RevertError
 
@@ -94,7 +94,9 @@ def revert(
             )
             latest = record._siblings().order_by("-history_date", "-history_id").first()
             expected = _expected_id(expected_latest)
-            if expected is not None and (latest is None or str(latest.history_id) != str(expected)):
+            if expected is not None and (
+                latest is None or str(latest.history_id) != str(expected)
+            ):
                 raise RevertConflict(
                     f"{options.label} {record.object_id} has version "
                     f"{getattr(latest, 'history_id', None)}, newer than the expected "
@@ -102,14 +104,20 @@ def revert(
                 )
             restored = live is None
             target = record.instance if restored else live
-            current = (latest.__dict__ if latest is not None else {}) if restored else live.__dict__
+            current = (
+                (latest.__dict__ if latest is not None else {})
+                if restored
+                else live.__dict__
+            )
             changes = _apply(options, pairs, record.__dict__, current, target)
             if dry_run or (not changes and not restored):
                 return RevertResult(target, None, changes, restored)
             meta = {"reverted_from": record.history_id}
             with context(user=user, reason=reason, **meta):
                 target.save(force_insert=restored, using=using)
-            new_record = record._siblings().order_by("-history_date", "-history_id").first()
+            new_record = (
+                record._siblings().order_by("-history_date", "-history_id").first()
+            )
             return RevertResult(target, new_record, changes, restored)
     except (IntegrityError, DatabaseError) as error:
         raise RevertError(

@@ -87,7 +87,7 @@ def _patch_managers(model: type[models.Model]) -> None:
             "__module__": cls.__module__,  # migrations see the original manager
             "__eq__": _manager_eq(cls),
             "__hash__": cls.__hash__,
-            "_queryset_class": _history_queryset_class(manager._queryset_class),
+            "_queryset_class": _history_queryset_class(manager._queryset_class),  # type: ignore[attr-defined]
             "_history_patched": True,
             "_history_original_class": cls,
         }
@@ -105,11 +105,15 @@ def install(options: TrackingOptions) -> None:
     """Start capturing changes of ``options.model``."""
     model: Any = options.model
     uid = f"history_core:{options.label}"
-    setattr(model, _ORIGINALS, {
-        "save_base": model.__dict__.get("save_base"),
-        "from_db": model.__dict__.get("from_db"),
-        "refresh_from_db": model.__dict__.get("refresh_from_db"),
-    })
+    setattr(
+        model,
+        _ORIGINALS,
+        {
+            "save_base": model.__dict__.get("save_base"),
+            "from_db": model.__dict__.get("from_db"),
+            "refresh_from_db": model.__dict__.get("refresh_from_db"),
+        },
+    )
     model._history_options_live = options
     model.save_base = _atomic_save_base(model.save_base)
     model.from_db = _remembering_from_db(model.from_db)

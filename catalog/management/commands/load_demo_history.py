@@ -36,9 +36,7 @@ class Command(BaseCommand):
 
     def _users(self) -> tuple[Any, Any]:
         User = get_user_model()  # noqa: N806
-        view = Permission.objects.filter(
-            codename__in=["view_product", "view_category"]
-        )
+        view = Permission.objects.filter(codename__in=["view_product", "view_category"])
         change = Permission.objects.filter(
             codename__in=["change_product", "change_category", "add_product"]
         )
@@ -57,8 +55,10 @@ class Command(BaseCommand):
             computers = Category.objects.create(name="Computers", description="Laptops")
             audio = Category.objects.create(name="Audio")
             laptop = Product.objects.create(
-                name="Laptop", price=Decimal("1200.00"),
-                description="Powerful computing", category=computers,
+                name="Laptop",
+                price=Decimal("1200.00"),
+                description="Powerful computing",
+                category=computers,
             )
             headphones = Product.objects.create(
                 name="Headphones", price=Decimal("199.00"), category=audio
