@@ -1,0 +1,1 @@
+"""Benchmark model tracked by django-pghistory (comparator only, PostgreSQL)."""
