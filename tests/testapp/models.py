@@ -23,6 +23,20 @@ class Document(models.Model):
         return self.title
 
 
+class Comment(models.Model):
+    """A tracked model deleted by cascade when its document is deleted."""
+
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="comments"
+    )
+    text = models.CharField(max_length=200)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.text
+
+
 class Sku(models.Model):
     """A tracked model with a non-integer primary key."""
 
