@@ -1,3 +1,9 @@
-"""URLs of the GraphQL API."""
+"""URLs of the GraphQL API: ``/graphql/`` (API and GraphiQL)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import graphql_view
+
+urlpatterns = [
+    path("graphql/", graphql_view, name="graphql"),
+]

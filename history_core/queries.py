@@ -59,6 +59,12 @@ class HistoryQuerySet(models.QuerySet[Any]):
     def _options(self) -> Any:
         return self.model._history_options
 
+    def for_object(self, pk: Any) -> HistoryQuerySet:
+        """Return the records of one tracked object (as ``obj.history`` does)."""
+        clone = self.filter(**{self._options().pk_attname: pk})
+        clone._object_pk = pk
+        return clone
+
     def earlier(self) -> Any:
         """Return the version before the latest one.
 

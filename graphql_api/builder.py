@@ -1,0 +1,478 @@
+"""The per-model factory: GraphQL types and fields generated from the registry.
+
+For a tracked model ``catalog.Product`` it builds ``ProductVersion`` (implements
+``Version``), ``Product`` (the live object), ``ProductVersionConnection`` and its edge,
+``ProductDiff``, ``RevertProductPayload``, and the fields ``productHistory``,
+``productAsOf``, ``productsAsOf``, ``productDiff`` and ``revertProduct``. Resolvers
+are closures over the model's :class:`ModelApi`; their logic is in ``resolvers``.
+"""
+
+import datetime
+import decimal
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import strawberry
+from django.db import models
+from strawberry.scalars import JSON
+from strawberry.types import Info
+from strawberry_django.fields.types import OperationInfo
+
+from history_core.options import TrackingOptions
+
+from . import resolvers
+from .loaders import batch_of
+from .types import (
+    BigInt,
+    FieldChange,
+    HistoryType,
+    HistoryUser,
+    PageInfo,
+    Version,
+    VersionRef,
+)
+
+SCALARS: dict[str, Any] = {
+    "CharField": str,
+    "TextField": str,
+    "EmailField": str,
+    "SlugField": str,
+    "URLField": str,
+    "FilePathField": str,
+    "FileField": str,
+    "ImageField": str,
+    "GenericIPAddressField": str,
+    "IntegerField": int,
+    "SmallIntegerField": int,
+    "PositiveIntegerField": int,
+    "PositiveSmallIntegerField": int,
+    "BigIntegerField": BigInt,
+    "PositiveBigIntegerField": BigInt,
+    "BooleanField": bool,
+    "FloatField": float,
+    "DecimalField": decimal.Decimal,
+    "DateTimeField": datetime.datetime,
+    "DateField": datetime.date,
+    "TimeField": datetime.time,
+    "UUIDField": uuid.UUID,
+    "JSONField": JSON,
+}
+
+
+def camel(text: str) -> str:
+    """``"order lines"`` / ``"order_lines"`` -> ``"orderLines"``."""
+    words = [w for w in re.split(r"[\s_\-]+", str(text)) if w]
+    return words[0].lower() + "".join(w[:1].upper() + w[1:] for w in words[1:])
+
+
+def lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+@dataclass
+class ModelApi:
+    """Everything generated for one tracked model."""
+
+    options: TrackingOptions
+    type_name: str
+    singular: str
+    plural: str
+    field_names: list[str] = field(default_factory=list)
+    version: Any = None
+    live: Any = None
+    connection: Any = None
+    edge: Any = None
+    diff: Any = None
+    payload: Any = None
+    result: Any = None
+
+    @property
+    def model(self) -> type[models.Model]:
+        return self.options.model
+
+
+def _resolver(function: Any, return_type: Any) -> Any:
+    function.__annotations__ = {**function.__annotations__, "return": return_type}
+    return function
+
+
+def _getter(attname: str, return_type: Any, transform: Any = None) -> Any:
+    def resolve(root: strawberry.Parent[Any]) -> Any:
+        value = getattr(root, attname)
+        return (
+            transform(value) if transform is not None and value is not None else value
+        )
+
+    return _resolver(resolve, return_type)
+
+
+def _scalar(model_field: Any) -> Any:
+    graphql_type = SCALARS.get(model_field.get_internal_type(), JSON)
+    return graphql_type | None if model_field.null else graphql_type
+
+
+def _data_fields(
+    api: ModelApi, apis: dict[Any, ModelApi], with_versions: bool
+) -> dict[str, Any]:
+    """Fields for the tracked columns (shared by the version and the live type)."""
+    result: dict[str, Any] = {}
+    for model_field in api.options.fields:
+        label = model_field.verbose_name
+        if model_field.primary_key:
+            result["id"] = strawberry.field(
+                resolver=_getter(model_field.attname, strawberry.ID, str),
+                description=f"The {api.type_name}'s id.",
+            )
+        elif model_field.is_relation:
+            result[f"{model_field.name}_id"] = strawberry.field(
+                resolver=_getter(model_field.attname, strawberry.ID | None, str),
+                description=f"Id of the related {label}.",
+            )
+            target = apis.get(model_field.related_model)
+            if with_versions and target is not None:
+                result[model_field.name] = strawberry.field(
+                    resolver=_related_resolver(model_field.name, target.version),
+                    description=f"The {label} as it was at this version's date.",
+                )
+        else:
+            result[model_field.name] = strawberry.field(
+                resolver=_getter(model_field.attname, _scalar(model_field)),
+                description=str(model_field.help_text or f"{label}".capitalize() + "."),
+            )
+    return result
+
+
+def _related_resolver(name: str, target: Any) -> Any:
+    def resolve(root: strawberry.Parent[Any]) -> Any:
+        return batch_of(root).related(root, name)
+
+    return _resolver(resolve, target | None)
+
+
+def _history_fields(api: ModelApi) -> dict[str, Any]:
+    version = api.version
+
+    def prev_version(root: strawberry.Parent[Any]) -> Any:
+        return batch_of(root).previous(root)
+
+    def next_version(root: strawberry.Parent[Any]) -> Any:
+        return batch_of(root).following(root)
+
+    def history_user(root: strawberry.Parent[Any]) -> HistoryUser | None:
+        return resolvers.history_user(root)
+
+    def changes(root: strawberry.Parent[Any]) -> list[FieldChange]:
+        return resolvers.changes_since_previous(root)
+
+    label = api.options.label
+    return {
+        "history_id": strawberry.field(
+            resolver=_getter("history_id", strawberry.ID, str)
+        ),
+        "history_date": strawberry.field(
+            resolver=_getter("history_date", datetime.datetime)
+        ),
+        "history_type": strawberry.field(
+            resolver=_getter("history_type", HistoryType, HistoryType)
+        ),
+        "history_user": strawberry.field(resolver=history_user),
+        "history_change_reason": strawberry.field(
+            resolver=_getter("history_change_reason", str | None)
+        ),
+        "history_context": strawberry.field(resolver=_getter("history_context", JSON)),
+        "changed_fields": strawberry.field(
+            resolver=_getter("history_changed_fields", list[str])
+        ),
+        "changes": strawberry.field(resolver=changes),
+        "model": strawberry.field(resolver=_resolver(lambda: label, str)),
+        "object_id": strawberry.field(
+            resolver=_getter("object_id", strawberry.ID, str)
+        ),
+        "prev_version": strawberry.field(
+            resolver=_resolver(prev_version, version | None),
+            description="The version just before this one (ties broken by historyId).",
+        ),
+        "next_version": strawberry.field(
+            resolver=_resolver(next_version, version | None),
+            description="The version just after this one, if any.",
+        ),
+    }
+
+
+def _describe(fields: dict[str, Any], base: Any) -> dict[str, Any]:
+    """Copy the interface's descriptions onto generated fields that lack one."""
+    described = {
+        f.python_name: f.description for f in base.__strawberry_definition__.fields
+    }
+    for name, value in fields.items():
+        if value.description is None and name in described:
+            value.description = described[name]
+    return fields
+
+
+def _make_type(cls: Any, fields: dict[str, Any], name: str, description: str) -> Any:
+    for attribute, value in fields.items():
+        setattr(cls, attribute, value)
+    return strawberry.type(cls, name=name, description=description)
+
+
+def _plain_type(
+    name: str, annotations: dict[str, Any], description: str, **extra: Any
+) -> Any:
+    namespace = {"__annotations__": annotations, "__module__": __name__, **extra}
+    return strawberry.type(
+        type(name, (), namespace), name=name, description=description
+    )
+
+
+def _names(options: TrackingOptions, duplicated: set[str]) -> tuple[str, str, str]:
+    model = options.model
+    base = model.__name__
+    if base in duplicated:
+        base = camel(model._meta.app_label).title().replace(" ", "") + base
+    singular = lower_first(base)
+    plural = camel(str(model._meta.verbose_name_plural))
+    if base != model.__name__:
+        plural = lower_first(base) + plural[:1].upper() + plural[1:]
+    if plural == singular:
+        plural = f"{singular}List"
+    return base, singular, plural
+
+
+def declare(registered: list[TrackingOptions]) -> dict[Any, ModelApi]:
+    """Phase 1: name every model's API and create its (still empty) version class."""
+    counts: dict[str, int] = {}
+    for options in registered:
+        counts[options.model.__name__] = counts.get(options.model.__name__, 0) + 1
+    duplicated = {name for name, n in counts.items() if n > 1}
+    apis = {}
+    for options in registered:
+        base, singular, plural = _names(options, duplicated)
+        api = ModelApi(
+            options=options, type_name=base, singular=singular, plural=plural
+        )
+        historical = options.historical_model
+
+        def is_type_of(cls: Any, obj: Any, info: Any, _h: Any = historical) -> bool:
+            return isinstance(obj, _h)
+
+        api.version = type(
+            f"{base}Version",
+            (Version,),
+            {"__module__": __name__, "is_type_of": classmethod(is_type_of)},
+        )
+        api.live = type(base, (), {"__module__": __name__})
+        apis[options.model] = api
+    return apis
+
+
+def build(api: ModelApi, apis: dict[Any, ModelApi]) -> None:
+    """Phase 2: fill in and decorate every type of one model."""
+    data = _data_fields(api, apis, with_versions=True)
+    api.field_names = [camel(name) for name in data]
+    version_fields = _describe({**data, **_history_fields(api)}, Version)
+    label = api.options.label
+    _make_type(
+        api.version,
+        version_fields,
+        f"{api.type_name}Version",
+        f"One version of a {label}: its tracked fields as they were, and who, when, why.",
+    )
+    _make_type(
+        api.live,
+        _data_fields(api, apis, with_versions=False),
+        api.type_name,
+        f"A {label} as it is now.",
+    )
+    api.edge = _plain_type(
+        f"{api.type_name}VersionEdge",
+        {"cursor": str, "node": api.version},
+        f"One {label} version in a connection.",
+    )
+    api.connection = _connection_type(api)
+    api.diff = _plain_type(
+        f"{api.type_name}Diff",
+        {"from_": api.version, "to": api.version, "changes": list[FieldChange]},
+        f"The differences between two versions of one {label}.",
+        from_=strawberry.field(name="from", description="The older version."),
+        to=strawberry.field(description="The newer version."),
+        changes=strawberry.field(description="Fields that differ, sorted by name."),
+    )
+    api.payload = _plain_type(
+        f"Revert{api.type_name}Payload",
+        {
+            api.singular: api.live | None,
+            "version": api.version | None,
+            "changes": list[FieldChange],
+            "dry_run": bool,
+        },
+        f"What reverting a {label} did (or, with dryRun, would do).",
+        **{
+            api.singular: strawberry.field(
+                description=f"The {label} after the revert."
+            ),
+            "version": strawberry.field(
+                description="The new version; null if none written."
+            ),
+            "changes": strawberry.field(description="The field changes applied."),
+            "dry_run": strawberry.field(description="Whether nothing was written."),
+        },
+    )
+    api.result = Annotated[
+        api.payload | OperationInfo, strawberry.union(f"Revert{api.type_name}Result")
+    ]
+
+
+def _connection_type(api: ModelApi) -> Any:
+    def total_count(root: strawberry.Parent[Any]) -> int:
+        return root.queryset.count()
+
+    return _plain_type(
+        f"{api.type_name}VersionConnection",
+        {
+            "edges": list[api.edge],  # type: ignore[name-defined,misc]
+            "page_info": PageInfo,
+            "queryset": strawberry.Private[Any],  # type: ignore[misc]
+        },
+        f"A page of {api.options.label} versions (Relay connection, keyset cursors).",
+        edges=strawberry.field(description="The versions of this page."),
+        page_info=strawberry.field(description="Pagination state."),
+        total_count=strawberry.field(
+            resolver=total_count, description="Number of versions matching the filters."
+        ),
+    )
+
+
+Id = Annotated[
+    strawberry.ID, strawberry.argument(description="The tracked object's id.")
+]
+First = Annotated[
+    int | None, strawberry.argument(description="Page size (at most 100).")
+]
+After = Annotated[str | None, strawberry.argument(description="Cursor to start after.")]
+Last = Annotated[
+    int | None, strawberry.argument(description="Page size, from the end.")
+]
+Before = Annotated[str | None, strawberry.argument(description="Cursor to end before.")]
+Since = Annotated[
+    datetime.datetime | None,
+    strawberry.argument(description="Only changes at or after."),
+]
+Until = Annotated[
+    datetime.datetime | None,
+    strawberry.argument(description="Only changes at or before."),
+]
+Types = Annotated[
+    list[HistoryType] | None,
+    strawberry.argument(description="Only these kinds of change."),
+]
+Timestamp = Annotated[
+    datetime.datetime,
+    strawberry.argument(description="The instant (with a time zone)."),
+]
+
+
+def query_fields(api: ModelApi) -> dict[str, Any]:
+    """Return the Query fields of one model, keyed by GraphQL name."""
+
+    def history(
+        info: Info,
+        id: Id,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        since: Since = None,
+        until: Until = None,
+        types: Types = None,
+    ) -> Any:
+        window = (first, after, last, before)
+        return resolvers.timeline(api, info, id, window, since, until, types)
+
+    def as_of(info: Info, id: Id, timestamp: Timestamp) -> Any:
+        return resolvers.as_of(api, info, id, timestamp)
+
+    def all_as_of(
+        info: Info,
+        timestamp: Timestamp,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> Any:
+        return resolvers.all_as_of(api, info, timestamp, (first, after, last, before))
+
+    def diff(
+        info: Info,
+        id: Id,
+        from_: Annotated[
+            VersionRef,
+            strawberry.argument(name="from", description="The older version."),
+        ],
+        to: Annotated[
+            VersionRef | None,
+            strawberry.argument(description="The newer version (default: the latest)."),
+        ] = None,
+    ) -> Any:
+        return resolvers.diff(api, info, id, from_, to)
+
+    label = api.options.label
+    return {
+        f"{api.singular}History": strawberry.field(
+            resolver=_resolver(history, api.connection),
+            description=f"The timeline of one {label}, newest first; works after deletion.",
+        ),
+        f"{api.singular}AsOf": strawberry.field(
+            resolver=_resolver(as_of, api.version | None),
+            description=f"The {label} version in force at timestamp (inclusive); null if "
+            "it did not exist or was deleted then.",
+        ),
+        f"{api.plural}AsOf": strawberry.field(
+            resolver=_resolver(all_as_of, api.connection),
+            description=f"Every {label} as it was at timestamp, each once, by id.",
+        ),
+        f"{api.singular}Diff": strawberry.field(
+            resolver=_resolver(diff, api.diff),
+            description=f"The field changes between two versions of one {label}.",
+        ),
+    }
+
+
+def mutation_fields(api: ModelApi) -> dict[str, Any]:
+    """Return the Mutation fields of one model, keyed by GraphQL name."""
+
+    def revert(
+        info: Info,
+        id: Id,
+        to: Annotated[
+            VersionRef, strawberry.argument(description="The version to restore.")
+        ],
+        reason: Annotated[str | None, strawberry.argument(description="Why.")] = None,
+        expected_history_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Fail with a conflict unless this is the latest."
+            ),
+        ] = None,
+        fields: Annotated[
+            list[str] | None,
+            strawberry.argument(description="Revert only these fields."),
+        ] = None,
+        dry_run: Annotated[
+            bool, strawberry.argument(description="Return the changes, write nothing.")
+        ] = False,
+    ) -> Any:
+        return resolvers.revert(
+            api, info, id, to, reason, expected_history_id, fields, dry_run
+        )
+
+    return {
+        f"revert{api.type_name}": strawberry.field(
+            resolver=_resolver(revert, api.result),
+            description=f"Restore a {api.options.label} (or some fields) to a version; a "
+            "deleted object comes back with its id. Needs the change permission (and add "
+            "to restore a deleted one).",
+        )
+    }

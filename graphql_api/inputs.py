@@ -1,0 +1,101 @@
+"""Parsing client input: ids, timestamps, cursors and page windows.
+
+Every malformed value becomes a ``BAD_USER_INPUT`` error that says what was wrong;
+nothing here raises anything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from history_core.pages import Window
+
+from .errors import BadInput
+
+
+def object_pk(options: Any, raw: Any) -> Any:
+    """Convert a GraphQL ``ID`` into the tracked model's primary key value."""
+    pk_field = options.model._meta.pk
+    try:
+        value = pk_field.to_python(raw)
+        if value is None or (isinstance(value, int) and not -(2**63) <= value < 2**63):
+            raise ValidationError("out of range")
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        raise BadInput(f"{raw!r} is not a valid {options.label} id.") from None
+    return value
+
+
+def history_id(raw: Any) -> int:
+    """Convert a GraphQL ``ID`` into a ``history_id``."""
+    try:
+        value = int(str(raw))
+    except ValueError:
+        raise BadInput(f"{raw!r} is not a valid historyId (an integer).") from None
+    if not 0 < value < 2**63:
+        raise BadInput(f"historyId {raw} is out of range.")
+    return value
+
+
+def instant(value: datetime | None, name: str = "timestamp") -> datetime | None:
+    """Return ``value`` if it carries a time zone; raise otherwise."""
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        raise BadInput(
+            f"{name} {value.isoformat()} has no time zone: add one, e.g. "
+            f"{value.isoformat()}Z or {value.isoformat()}+02:00."
+        )
+    return value
+
+
+def encode_cursor(*parts: Any) -> str:
+    """Return an opaque cursor for a sort key."""
+    text = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts])
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def decode_cursor(cursor: str | None, kind: str) -> list[Any] | None:
+    """Return the parts of a cursor made by :func:`encode_cursor` for ``kind``."""
+    if cursor is None:
+        return None
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+        if not isinstance(parts, list) or not parts or parts[0] != kind:
+            raise ValueError(kind)
+    except (ValueError, binascii.Error, UnicodeError):
+        raise BadInput(
+            f"Malformed cursor {cursor!r}: pass a cursor from this connection."
+        ) from None
+    return parts[1:]
+
+
+def timeline_key(parts: list[Any] | None) -> tuple[datetime, int] | None:
+    """Decode a timeline cursor's ``(history_date, history_id)``."""
+    if parts is None:
+        return None
+    try:
+        date, hid = parts
+        return datetime.fromisoformat(date), int(hid)
+    except (ValueError, TypeError):
+        raise BadInput(
+            "Malformed cursor: pass a cursor from this connection."
+        ) from None
+
+
+def window(
+    first: int | None, after: Any, last: int | None, before: Any, default: int = 20
+) -> Window:
+    """Return a checked page window (size 0 to 100, first or last)."""
+    result = Window(first=first, after=after, last=last, before=before)
+    try:
+        result.size(default)
+    except ValueError as error:
+        raise BadInput(str(error)) from None
+    return result

@@ -1,0 +1,39 @@
+// Boots GraphiQL against this page's own URL, sending the CSRF token Django set
+// in the csrftoken cookie, so mutations (login, revert) work from the explorer.
+(function () {
+  "use strict";
+  var endpoint = window.location.origin + window.location.pathname;
+  var starter = [
+    "# Log in first: mutation { login(username: \"editor\", password: \"demo-pass-123\") { __typename } }",
+    "query Timeline {",
+    "  productHistory(id: \"1\", first: 5) {",
+    "    totalCount",
+    "    edges { node { historyId historyDate historyType price historyUser { username } changes { field old new } } }",
+    "    pageInfo { hasNextPage endCursor }",
+    "  }",
+    "}",
+  ].join("\n");
+
+  function fetcher(params) {
+    var headers = { "Content-Type": "application/json", Accept: "application/json" };
+    var token = window.Cookies.get("csrftoken");
+    if (token) headers["X-CSRFToken"] = token;
+    return fetch(endpoint, {
+      method: "POST",
+      headers: headers,
+      credentials: "same-origin",
+      body: JSON.stringify(params),
+    }).then(function (response) { return response.json(); });
+  }
+
+  var explorer = window.GraphiQLPluginExplorer.explorerPlugin();
+  var root = window.ReactDOM.createRoot(document.getElementById("graphiql"));
+  root.render(
+    window.React.createElement(window.GraphiQL, {
+      fetcher: fetcher,
+      defaultQuery: starter,
+      plugins: [explorer],
+      defaultEditorToolsVisibility: true,
+    })
+  );
+})();

@@ -1,0 +1,130 @@
+"""Types shared by every tracked model's generated API."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+
+@strawberry.enum(
+    description="What a version recorded: a creation, an update or a deletion."
+)
+class HistoryType(enum.Enum):
+    CREATED = "+"
+    UPDATED = "~"
+    DELETED = "-"
+
+
+BigInt = strawberry.scalar(
+    int,
+    name="BigInt",
+    description="An integer that may exceed 32 bits, serialised as a string.",
+    serialize=str,
+    parse_value=int,
+)
+
+
+@strawberry.type(
+    description="The user who made a change: only the id and the username."
+)
+class HistoryUser:
+    id: strawberry.ID = strawberry.field(description="The user's primary key.")
+    username: str = strawberry.field(description="The user's username.")
+
+
+@strawberry.type(description="One field that differs between two versions.")
+class FieldChange:
+    field: str = strawberry.field(description="The field's name, as in the model.")
+    old: JSON | None = strawberry.field(description="The value in the older version.")
+    new: JSON | None = strawberry.field(description="The value in the newer version.")
+
+
+@strawberry.input(
+    one_of=True,
+    description="A version, named by its historyId, or the one in force at an instant.",
+)
+class VersionRef:
+    history_id: strawberry.ID | None = strawberry.UNSET
+    timestamp: datetime | None = strawberry.UNSET
+
+
+@strawberry.type(description="Relay pagination state of a connection.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More rows after endCursor.")
+    has_previous_page: bool = strawberry.field(
+        description="More rows before startCursor."
+    )
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last edge.")
+
+
+@strawberry.interface(description="One version of one tracked object, of any model.")
+class Version:
+    history_id: strawberry.ID = strawberry.field(description="The version's own id.")
+    history_date: datetime = strawberry.field(
+        description="When the change happened (UTC, microseconds)."
+    )
+    history_type: HistoryType = strawberry.field(
+        description="Created, updated or deleted."
+    )
+    history_user: HistoryUser | None = strawberry.field(
+        description="Who made the change, if known and still existing."
+    )
+    history_change_reason: str | None = strawberry.field(description="Why, if given.")
+    history_context: JSON = strawberry.field(
+        description="How: request method and path, command, correlation id, revert source."
+    )
+    changed_fields: list[str] = strawberry.field(
+        description="Names of the fields changed against the previous version."
+    )
+    changes: list[FieldChange] = strawberry.field(
+        description="Old and new value of each field changed against the previous version."
+    )
+    model: str = strawberry.field(
+        description='The tracked model, e.g. "catalog.Product".'
+    )
+    object_id: strawberry.ID = strawberry.field(description="The tracked object's id.")
+
+
+@strawberry.type(description="One edge of the history feed.")
+class VersionEdge:
+    cursor: str = strawberry.field(description="Opaque cursor of this edge.")
+    node: Version = strawberry.field(description="The version.")
+
+
+@strawberry.type(
+    description="Changes across every model the caller may read, newest first."
+)
+class VersionConnection:
+    edges: list[VersionEdge] = strawberry.field(
+        description="The versions of this page."
+    )
+    page_info: PageInfo = strawberry.field(description="Pagination state.")
+
+
+@strawberry.type(description="A tracked model, described for generic frontends.")
+class TrackedModel:
+    label: str = strawberry.field(
+        description='App label and model, e.g. "catalog.Product".'
+    )
+    type_name: str = strawberry.field(description="GraphQL type of its versions.")
+    fields: list[str] = strawberry.field(
+        description="Tracked field names (GraphQL names)."
+    )
+    history_field: str = strawberry.field(
+        description="Query field of one object's timeline."
+    )
+    can_revert: bool = strawberry.field(description="Whether the caller may revert it.")
+
+
+def to_json(value: Any) -> Any:
+    """Return a JSON-friendly form of a model value (Decimal and dates as strings)."""
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
