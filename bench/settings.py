@@ -5,6 +5,7 @@ Environment variables:
     BENCH_PG_URL: PostgreSQL server (default ``postgres://root@127.0.0.1:5432/bench``);
         the suite creates and drops its own ``test_<name>`` database there.
     BENCH_SQLITE_PATH: SQLite file (default: a file in the temporary directory).
+    BENCH_NO_PEERS: ``1`` leaves the peers out even when installed (as in CI).
 
 The comparators are added only when they can run: django-simple-history when it is
 importable, django-pghistory (with django-pgtrigger) when it is importable and the
@@ -53,6 +54,8 @@ else:
 
 
 def _importable(name: str) -> bool:
+    if os.environ.get("BENCH_NO_PEERS") == "1":
+        return False
     return importlib.util.find_spec(name) is not None
 
 
