@@ -1,0 +1,257 @@
+"""The populate_history and prune_history management commands."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from catalog.models import Category, Product
+from tests.testapp.models import Document
+
+from .helpers import START, Clock, versions
+
+
+def run(name: str, *args: str) -> str:
+    """Run a management command; return what it printed."""
+    out = io.StringIO()
+    call_command(name, *args, stdout=out)
+    return out.getvalue()
+
+
+def _forget_history(*objs: Any) -> None:
+    """Drop every version of ``objs``, as if they predated tracking."""
+    for obj in objs:
+        type(obj).history.filter(id=obj.pk)._raw_delete("default")
+
+
+@pytest.mark.django_db
+def test_populate_records_a_first_version_of_rows_without_history(
+    products: Any,
+) -> None:
+    bare = products(3, price="5.00")
+    tracked = products(1)[0]
+    tracked.name = "Changed"
+    tracked.save()
+    _forget_history(*bare)
+
+    output = run("populate_history", "--model", "catalog.Product")
+
+    for product in bare:
+        assert versions(product, "name", "price") == [
+            ("+", product.name, Decimal("5.00"))
+        ]
+    assert tracked.history.count() == 2
+    assert "catalog.Product: [" in output and "100% (3/3)" in output
+    assert output.rstrip().endswith("Populated 3 historical record(s).")
+
+
+@pytest.mark.django_db
+def test_populate_records_the_command_name(products: Any) -> None:
+    product = products(1)[0]
+    _forget_history(product)
+
+    run("populate_history")
+
+    assert product.history.get().history_context == {"command": "populate_history"}
+
+
+@pytest.mark.django_db
+def test_populate_works_in_batches_with_a_constant_query_cost(
+    products: Any, queries: Any
+) -> None:
+    made = products(5)
+    _forget_history(*made)
+
+    with queries() as captured:
+        output = run(
+            "populate_history", "--model", "catalog.Product", "--batch-size", "2"
+        )
+
+    progress = [line for line in output.splitlines() if "%" in line]
+    assert progress == [
+        f"catalog.Product: [{bar}] {pct} ({done}/5)"
+        for bar, pct, done in (
+            ("#" * 12 + "-" * 18, " 40%", 2),
+            ("#" * 24 + "-" * 6, " 80%", 4),
+            ("#" * 30, "100%", 5),
+        )
+    ]
+    inserts = [q for q in captured.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 3
+    assert Product.history.count() == 5
+
+
+@pytest.mark.django_db
+def test_populate_is_idempotent(products: Any) -> None:
+    products(2)
+    output = run("populate_history", "--model", "catalog.Product")
+
+    assert "catalog.Product: every row already has history." in output
+    assert Product.history.count() == 2
+
+
+@pytest.mark.django_db
+def test_populate_leaves_out_excluded_fields() -> None:
+    document = Document.objects.create(title="Spec", secret="s3cr3t")
+    _forget_history(document)
+
+    run("populate_history", "--model", "testapp.Document")
+
+    assert versions(document, "title") == [("+", "Spec")]
+
+
+@pytest.mark.django_db
+def test_populate_every_model_by_default(make_category: Any, products: Any) -> None:
+    category, product = make_category(), products(1)[0]
+    _forget_history(category, product)
+
+    output = run("populate_history")
+
+    assert category.history.count() == product.history.count() == 1
+    assert output.rstrip().endswith("Populated 2 historical record(s).")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "nope.Missing"], "names no installed model"),
+        (["--model", "testapp.Untracked"], "is not tracked"),
+        (["--batch-size", "0"], "at least 1"),
+    ],
+)
+@pytest.mark.django_db
+def test_populate_rejects_bad_options(args: list[str], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        run("populate_history", *args)
+
+
+def _three_versions_each(products: Any, clock: Clock) -> list[Product]:
+    """Two products, each with versions at START, START+1h and START+2h."""
+    made = products(2, price="1.00")
+    for price in ("2.00", "3.00"):
+        clock.tick(3600)
+        for product in made:
+            product.price = Decimal(price)
+            product.save()
+    return made
+
+
+@pytest.mark.django_db
+def test_prune_before_deletes_only_older_versions(products: Any, clock: Clock) -> None:
+    made = _three_versions_each(products, clock)
+
+    output = run(
+        "prune_history",
+        "--before",
+        (START + timedelta(hours=1)).isoformat(),
+        "--model",
+        "catalog.Product",
+    )
+
+    for product in made:
+        assert versions(product, "price") == [
+            ("~", Decimal("2.00")),
+            ("~", Decimal("3.00")),
+        ]
+    assert "catalog.Product: deleted 2 historical record(s)." in output
+    assert output.rstrip().endswith("Deleted 2 historical record(s).")
+
+
+@pytest.mark.django_db
+def test_prune_keep_last_keeps_the_newest_versions_of_each_object(
+    products: Any, clock: Clock, make_category: Any
+) -> None:
+    made = _three_versions_each(products, clock)
+    category = make_category()
+
+    run("prune_history", "--keep-last", "1")
+
+    for product in made:
+        assert versions(product, "price") == [("~", Decimal("3.00"))]
+    assert category.history.count() == 1
+
+
+@pytest.mark.django_db
+def test_prune_keep_last_breaks_ties_by_history_id(products: Any, clock: Clock) -> None:
+    product = products(1, price="1.00")[0]
+    for price in ("2.00", "3.00"):  # the frozen clock: equal history_date
+        product.price = Decimal(price)
+        product.save()
+
+    run("prune_history", "--keep-last", "2")
+
+    assert versions(product, "price") == [
+        ("~", Decimal("2.00")),
+        ("~", Decimal("3.00")),
+    ]
+
+
+@pytest.mark.django_db
+def test_prune_combined_criteria_delete_rows_matching_both(
+    products: Any, clock: Clock
+) -> None:
+    made = _three_versions_each(products, clock)
+    clock.tick(3600)
+    made[0].price = Decimal("4.00")
+    made[0].save()
+
+    # keep-last 2 selects the 2 oldest of made[0] and the oldest of made[1];
+    # before START+1h selects only the versions at START: both hold for 2 rows.
+    run("prune_history", "--keep-last", "2", "--before", "2030-01-01T12:30:00Z")
+
+    assert versions(made[0], "price") == [
+        ("~", Decimal("2.00")),
+        ("~", Decimal("3.00")),
+        ("~", Decimal("4.00")),
+    ]
+    assert versions(made[1], "price") == [
+        ("~", Decimal("2.00")),
+        ("~", Decimal("3.00")),
+    ]
+
+
+@pytest.mark.django_db
+def test_prune_dry_run_prints_and_deletes_nothing(products: Any, clock: Clock) -> None:
+    _three_versions_each(products, clock)
+    Category.objects.create(name="Books")
+
+    output = run("prune_history", "--keep-last", "1", "--dry-run")
+
+    assert "catalog.Product: would delete 4 historical record(s)." in output
+    assert "catalog.Category: would delete 0 historical record(s)." in output
+    assert output.rstrip().endswith("Dry run: would delete 4 historical record(s).")
+    assert Product.history.count() == 6
+
+
+@pytest.mark.django_db
+def test_prune_records_nothing_of_its_own(products: Any, clock: Clock) -> None:
+    _three_versions_each(products, clock)
+    run("prune_history", "--keep-last", "1")
+    assert not Product.history.filter(history_context__has_key="command").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Nothing to prune"),
+        (["--dry-run"], "Nothing to prune"),
+        (["--before", "2030-01-01T00:00:00"], "has no time zone"),
+        (["--before", "2030-01-01"], "has no time zone"),
+        (["--before", "last tuesday"], "is not an ISO-8601 timestamp"),
+        (["--keep-last", "0"], "at least 1"),
+        (["--keep-last", "1", "--model", "catalog.Nope"], "names no installed model"),
+    ],
+)
+@pytest.mark.django_db
+def test_prune_rejects_bad_options_and_deletes_nothing(
+    products: Any, args: list[str], message: str
+) -> None:
+    products(1)[0].save()
+    with pytest.raises(CommandError, match=message):
+        run("prune_history", *args)
+    assert Product.history.count() == 1
