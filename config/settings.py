@@ -56,9 +56,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
-    "strawberry_django",
     "history_core",
-    "graphql_api",
+    "graphql_api",  # before strawberry_django: its export_schema command wins
+    "strawberry_django",
     "catalog",
 ]
 

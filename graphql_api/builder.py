@@ -290,6 +290,10 @@ def build(api: ModelApi, apis: dict[Any, ModelApi]) -> None:
         f"{api.type_name}VersionEdge",
         {"cursor": str, "node": api.version},
         f"One {label} version in a connection.",
+        cursor=strawberry.field(
+            description="Opaque cursor: pass it as after or before."
+        ),
+        node=strawberry.field(description="The version."),
     )
     api.connection = _connection_type(api)
     api.diff = _plain_type(

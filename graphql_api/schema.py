@@ -19,13 +19,20 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from history_core import get_options, get_registered_models
 
 from . import builder, session
 from .errors import should_mask
-from .types import HistoryType, HistoryUser, TrackedModel, VersionConnection
+from .types import (
+    SCALAR_MAP,
+    HistoryType,
+    HistoryUser,
+    TrackedModel,
+    VersionConnection,
+)
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
@@ -125,6 +132,7 @@ def build_schema(models: list[Any] | None = None) -> strawberry.Schema:
         query=query,
         mutation=mutation,
         types=[api.version for api in apis.values()] + [HistoryUser],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
             lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
+from typing import Any, NewType
 
 import strawberry
 from strawberry.scalars import JSON
@@ -19,13 +19,15 @@ class HistoryType(enum.Enum):
     DELETED = "-"
 
 
-BigInt = strawberry.scalar(
-    int,
-    name="BigInt",
-    description="An integer that may exceed 32 bits, serialised as a string.",
-    serialize=str,
-    parse_value=int,
-)
+BigInt = NewType("BigInt", int)
+SCALAR_MAP: dict[object, Any] = {
+    BigInt: strawberry.scalar(
+        name="BigInt",
+        description="An integer that may exceed 32 bits, serialised as a string.",
+        serialize=str,
+        parse_value=int,
+    )
+}
 
 
 @strawberry.type(
