@@ -5,6 +5,7 @@ Options:
     --smoke                     tiny sizes, one repetition: checks the suite still runs
     --repeat N                  repetitions, systems interleaved (default 5)
     --only W1,R2,...            run only these workloads
+    --profile                   cProfile plain and history_core on --only's workloads
 
 Each database gets a fresh database of its own (SQLite: a file in the temporary
 directory; PostgreSQL: ``test_bench`` on ``BENCH_PG_URL``), dropped at the end. The
@@ -30,6 +31,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--repeat", type=int, default=None)
     parser.add_argument("--only", default="")
+    parser.add_argument("--profile", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -117,6 +119,12 @@ def _bench(args: argparse.Namespace) -> None:
     repeat = args.repeat or (1 if args.smoke else 5)
     only = {w.strip().upper() for w in args.only.split(",") if w.strip()} or None
     systems = available_systems()
+    if args.profile:
+        from bench.profiling import run_profiles
+
+        print(f"## Profiles on {_describe(vendor)}; revision {_revision()}")
+        run_profiles(systems, sizes, only or {"W1"})
+        return
     results = Results(vendor)
     print(f"## {_describe(vendor)}", flush=True)
     print(f"systems: {', '.join(s.name for s in systems)}; repetitions: {repeat}")
