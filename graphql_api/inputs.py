@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,17 @@ def instant(value: datetime | None, name: str = "timestamp") -> datetime | None:
             f"{value.isoformat()}Z or {value.isoformat()}+02:00."
         )
     return value
+
+
+def model_fields(options: Any, names: list[str] | None) -> list[str] | None:
+    """Accept model field names (``unit_price``) or GraphQL names (``unitPrice``)."""
+    if names is None:
+        return None
+    lookup = {
+        re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), f.name): f.name
+        for f in options.fields
+    }
+    return [lookup.get(name, name) for name in names]
 
 
 def encode_cursor(*parts: Any) -> str:

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from django.middleware.csrf import get_token
 from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
@@ -46,9 +45,10 @@ def changes_since_previous(record: Any) -> list[FieldChange]:
     return field_changes(record.diff_against(previous).changes)
 
 
-def _filtered(
+def filtered(
     queryset: Any, since: datetime | None, until: datetime | None, types: Any
 ) -> Any:
+    """Apply the since / until / types filters shared by timelines and the feed."""
     if inputs.instant(since, "since") is not None:
         queryset = queryset.filter(history_date__gte=since)
     if inputs.instant(until, "until") is not None:
@@ -58,15 +58,22 @@ def _filtered(
     return queryset
 
 
-def _connection(api: Any, page: pages.Page, queryset: Any, cursor: Any) -> Any:
-    records = attach(page.items)
-    edges = [api.edge(cursor=cursor(r), node=r) for r in records]
+def edges_and_info(
+    page: pages.Page, edge: Any, cursor: Any
+) -> tuple[list[Any], PageInfo]:
+    """Return a page's edges (its records batched together) and its PageInfo."""
+    edges = [edge(cursor=cursor(r), node=r) for r in attach(page.items)]
     info = PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.has_previous,
         start_cursor=edges[0].cursor if edges else None,
         end_cursor=edges[-1].cursor if edges else None,
     )
+    return edges, info
+
+
+def _connection(api: Any, page: pages.Page, queryset: Any, cursor: Any) -> Any:
+    edges, info = edges_and_info(page, api.edge, cursor)
     return api.connection(edges=edges, page_info=info, queryset=queryset)
 
 
@@ -92,7 +99,7 @@ def timeline(
         last,
         inputs.timeline_key(inputs.decode_cursor(before, "t")),
     )
-    queryset = _filtered(
+    queryset = filtered(
         get_history_for_model(api.model).for_object(pk), since, until, types
     )
     page = pages.timeline(queryset, page_window)
@@ -206,7 +213,7 @@ def revert(
             user=user,
             reason=reason,
             expected_latest=expected_id,
-            fields=fields,
+            fields=inputs.model_fields(api.options, fields),
             dry_run=dry_run,
         )
     except RevertConflict as error:
@@ -221,7 +228,3 @@ def revert(
         changes=field_changes(result.changes),
         dry_run=dry_run,
     )
-
-
-def csrf_token(info: Info) -> str:
-    return get_token(info.context.request)

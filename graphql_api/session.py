@@ -16,12 +16,11 @@ from history_core import get_history_for_model, pages
 
 from . import inputs
 from .errors import BadInput, Forbidden
-from .loaders import attach
 from .permissions import has_perm, require_user
+from .resolvers import edges_and_info, filtered
 from .types import (
     HistoryType,
     HistoryUser,
-    PageInfo,
     TrackedModel,
     VersionConnection,
     VersionEdge,
@@ -142,25 +141,10 @@ def history_feed(
     window = inputs.window(first, _feed_after(after), None, None)
     querysets = []
     for api in chosen:
-        queryset = get_history_for_model(api.model)
-        if inputs.instant(since, "since") is not None:
-            queryset = queryset.filter(history_date__gte=since)
-        if inputs.instant(until, "until") is not None:
-            queryset = queryset.filter(history_date__lte=until)
-        if types:
-            queryset = queryset.filter(history_type__in=[t.value for t in types])
+        queryset = filtered(get_history_for_model(api.model), since, until, types)
         if user_id is not None:
             queryset = queryset.filter(history_user_id=inputs.history_id(user_id))
         querysets.append((api.options.label, queryset))
     page = pages.feed(querysets, window)
-    records = attach(page.items)
-    edges = [VersionEdge(cursor=_feed_cursor(r), node=r) for r in records]  # type: ignore[arg-type]
-    return VersionConnection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
+    edges, page_info = edges_and_info(page, VersionEdge, _feed_cursor)
+    return VersionConnection(edges=edges, page_info=page_info)
