@@ -57,6 +57,12 @@ class HistoryQuerySetMixin:
         queryset: Any = self
         features = connections[self.db].features
         if features.has_select_for_update:
+            query = queryset.query
+            if query.distinct or query.group_by is not None:
+                # FOR UPDATE is not allowed with DISTINCT or GROUP BY: lock the rows
+                # through a plain "pk IN (subquery)" instead.
+                manager = self.model._base_manager.db_manager(self.db)
+                queryset = manager.filter(pk__in=queryset.order_by().values("pk"))
             of = ("self",) if features.has_select_for_update_of else ()
             queryset = queryset.select_for_update(of=of)
         return list(queryset.order_by().values_list("pk", flat=True))

@@ -10,7 +10,9 @@
 * ``from_db`` and ``refresh_from_db`` remember the loaded values, so a save computes
   its changed fields without a SELECT;
 * every manager's queryset class gains :class:`history_core.bulk.HistoryQuerySetMixin`,
-  so ``bulk_create``, ``bulk_update``, ``update()`` and ``delete()`` record history.
+  so ``bulk_create``, ``bulk_update``, ``update()`` and ``delete()`` record history;
+  inherited managers and ``_base_manager`` (used by related managers' ``add()``)
+  included, also after Django rebuilds them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_delete
+from django.utils.functional import cached_property
 
 from .bulk import HistoryQuerySetMixin
 from .capture import LOADED_ATTR, remember
@@ -77,28 +80,78 @@ def _manager_eq(original: type[Any]) -> Any:
     return __eq__
 
 
+def _patch_manager(manager: Any) -> None:
+    """Give ``manager`` a queryset class that captures bulk operations."""
+    cls = type(manager)
+    if getattr(cls, "_history_patched", False):
+        return
+    attrs = {
+        "__module__": cls.__module__,  # migrations see the original manager
+        "__eq__": _manager_eq(cls),
+        "__hash__": cls.__hash__,
+        "_queryset_class": _history_queryset_class(manager._queryset_class),
+        "_history_patched": True,
+        "_history_original_class": cls,
+    }
+    manager.__class__ = type(cls.__name__, (cls,), attrs)
+
+
+def _patch_options(model: type[models.Model]) -> None:
+    """Patch every manager Django builds for ``model``, now and later.
+
+    ``Options.managers`` (copies of the declared managers, including those inherited
+    from abstract bases such as ``AbstractUser``) and ``Options.base_manager`` (used
+    by related managers' ``add()``) are cached properties that Django rebuilds each
+    time the app registry's caches are cleared. The model's ``Options`` therefore get
+    a subclass whose properties patch what they build.
+    """
+    opts: Any = model._meta
+    original = type(opts)
+    if getattr(original, "_history_original_class", None) is not None:
+        return
+
+    def managers(self: Any) -> Any:
+        built = original.managers.func(self)
+        for manager in built:
+            _patch_manager(manager)
+        return built
+
+    def base_manager(self: Any) -> Any:
+        manager = original.base_manager.func(self)
+        _patch_manager(manager)
+        return manager
+
+    attrs = {
+        "__module__": original.__module__,
+        "managers": cached_property(managers),
+        "base_manager": cached_property(base_manager),
+        "_history_original_class": original,
+    }
+    opts.__class__ = type(original.__name__, (original,), attrs)
+    _expire_managers(opts)
+
+
+def _expire_managers(opts: Any) -> None:
+    for name in ("managers", "managers_map", "base_manager", "default_manager"):
+        opts.__dict__.pop(name, None)
+
+
 def _patch_managers(model: type[models.Model]) -> None:
-    managers = [*model._meta.local_managers, *model._meta.managers]
-    for manager in managers:
-        cls = type(manager)
-        if getattr(cls, "_history_patched", False):
-            continue
-        attrs = {
-            "__module__": cls.__module__,  # migrations see the original manager
-            "__eq__": _manager_eq(cls),
-            "__hash__": cls.__hash__,
-            "_queryset_class": _history_queryset_class(manager._queryset_class),  # type: ignore[attr-defined]
-            "_history_patched": True,
-            "_history_original_class": cls,
-        }
-        manager.__class__ = type(cls.__name__, (cls,), attrs)
+    for manager in model._meta.local_managers:
+        _patch_manager(manager)
+    _patch_options(model)
 
 
 def _unpatch_managers(model: type[models.Model]) -> None:
-    for manager in [*model._meta.local_managers, *model._meta.managers]:
+    for manager in model._meta.local_managers:
         original = getattr(type(manager), "_history_original_class", None)
         if original is not None:
             manager.__class__ = original
+    opts: Any = model._meta
+    original_options = getattr(type(opts), "_history_original_class", None)
+    if original_options is not None:
+        opts.__class__ = original_options
+        _expire_managers(opts)
 
 
 def install(options: TrackingOptions) -> None:
