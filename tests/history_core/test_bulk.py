@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 
-from catalog.models import Product
+from catalog.models import Category, Product
 from history_core import UncapturableOperation
 from tests.testapp.models import Comment, Document
 
@@ -251,3 +253,68 @@ def test_bulk_operations_roll_back_with_their_transaction() -> None:
 
     assert not Product.objects.exists()
     assert not Product.history.exists()
+
+
+@pytest.mark.django_db
+def test_related_manager_add_records_history(
+    make_category: Any, make_product: Any
+) -> None:
+    category, product = make_category(), make_product()
+
+    category.products.add(product)  # an UPDATE through Product._base_manager
+
+    latest = product.history.latest()
+    assert (latest.history_type, latest.category_id) == ("~", category.pk)
+    assert latest.history_changed_fields == ["category"]
+
+
+@pytest.mark.django_db
+def test_related_manager_clear_records_history(
+    make_category: Any, make_product: Any
+) -> None:
+    category = make_category()
+    product = make_product(category=category)
+
+    category.products.clear()
+
+    latest = product.history.latest()
+    assert (latest.history_type, latest.category_id) == ("~", None)
+
+
+@pytest.mark.django_db
+def test_base_manager_update_records_history(make_product: Any) -> None:
+    product = make_product(name="Old")
+    Product._base_manager.filter(pk=product.pk).update(name="New")
+    assert versions(product, "name")[-1] == ("~", "New")
+
+
+@pytest.mark.django_db
+def test_update_of_distinct_and_aggregated_querysets_records_history(
+    make_category: Any, make_product: Any
+) -> None:
+    # PostgreSQL refuses FOR UPDATE with DISTINCT or GROUP BY.
+    category = make_category()
+    product = make_product(category=category)
+
+    Product.objects.filter(category__name=category.name).distinct().update(name="D")
+    Category.objects.annotate(n=Count("products")).filter(n__gt=0).update(
+        description="Has products"
+    )
+
+    assert versions(product, "name")[-1] == ("~", "D")
+    assert versions(category, "description")[-1] == ("~", "Has products")
+
+
+@pytest.mark.django_db
+def test_inherited_manager_captures_after_app_cache_is_cleared() -> None:
+    User = get_user_model()  # its manager comes from the abstract AbstractUser
+    apps.clear_cache()  # Django rebuilds every model's managers
+    user = User.objects.create_user("carol")
+
+    User.objects.filter(pk=user.pk).update(first_name="Carol")
+
+    assert list(
+        User.history.filter(id=user.pk)
+        .order_by("history_id")
+        .values_list("history_type", "first_name")
+    ) == [("+", ""), ("~", "Carol")]
