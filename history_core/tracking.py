@@ -44,8 +44,9 @@ def _atomic_save_base(original: Any) -> Any:
 
 
 def _remembering_from_db(original: Any) -> Any:
-    def from_db(cls: Any, db: str, field_names: Any, values: Any) -> Any:
-        instance = original.__func__(cls, db, field_names, values)
+    def from_db(cls: Any, db: str, field_names: Any, values: Any, **kwargs: Any) -> Any:
+        # **kwargs: Django 6.1 passes fetch_mode.
+        instance = original.__func__(cls, db, field_names, values, **kwargs)
         instance.__dict__[LOADED_ATTR] = (field_names, values)
         return instance
 

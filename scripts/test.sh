@@ -25,5 +25,6 @@ echo "== tests on SQLite"
 DATABASE_URL="sqlite:///:memory:" "$VENV/bin/python" -m pytest "$@"
 if [ "${SKIP_POSTGRES:-0}" != "1" ]; then
   echo "== tests on PostgreSQL ($PG_URL)"
-  DATABASE_URL="$PG_URL" "$VENV/bin/python" -m pytest "$@"
+  DATABASE_URL="$PG_URL" TEST_DATABASE_NAME="${TEST_DATABASE_NAME:-test_history_py$version}" \
+    "$VENV/bin/python" -m pytest "$@"
 fi
