@@ -8,7 +8,8 @@ that is not captured.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.db import connections, models, transaction
 
 from .capture import build_record, insert_from_table, insert_records, metadata, remember
 from .exceptions import UncapturableOperation
+from .receivers import delete_buffer
 
 # Set while an operation that records its own history runs Django's implementation,
 # which may call update() internally (bulk_update does): that inner call is not
@@ -124,22 +126,32 @@ class HistoryQuerySetMixin:
 
     def delete(self) -> tuple[int, dict[str, int]]:
         """Delete the matched rows; their final snapshots are inserted in batches."""
-        from .receivers import delete_buffer
-
-        if delete_buffer.get() is not None:
+        with batched_deletes(self.db):
             return super().delete()  # type: ignore[misc,no-any-return]
-        buffer: list[Any] = []
-        token = delete_buffer.set(buffer)
-        try:
-            with transaction.atomic(using=self.db, savepoint=False):
-                result = super().delete()  # type: ignore[misc]
-                _flush(buffer)
-        finally:
-            delete_buffer.reset(token)
-        return result  # type: ignore[no-any-return]
 
     delete.alters_data = True  # type: ignore[attr-defined]
     delete.queryset_only = True  # type: ignore[attr-defined]
+
+
+@contextmanager
+def batched_deletes(using: str) -> Iterator[None]:
+    """Collect the deleted snapshots of the block and insert them in batches.
+
+    Used by ``QuerySet.delete()`` and by ``Model.delete()`` of tracked models, so a
+    delete that cascades to many tracked rows costs one INSERT per model, not one per
+    row. Nested blocks join the outermost one.
+    """
+    if delete_buffer.get() is not None:
+        yield
+        return
+    buffer: list[Any] = []
+    token = delete_buffer.set(buffer)
+    try:
+        with transaction.atomic(using=using, savepoint=False):
+            yield
+            _flush(buffer)
+    finally:
+        delete_buffer.reset(token)
 
 
 def _flush(buffer: list[tuple[Any, Any, str]]) -> None:

@@ -21,7 +21,7 @@ from django.db.models.functions import RowNumber
 from django.db.models.query import ModelIterable
 from django.utils import timezone
 
-from .exceptions import NaiveTimestampError
+from .exceptions import ImmutableHistoryError, NaiveTimestampError
 
 NEWEST_FIRST = ("-history_date", "-history_id")
 
@@ -58,6 +58,24 @@ class HistoryQuerySet(models.QuerySet[Any]):
 
     def _options(self) -> Any:
         return self.model._history_options
+
+    def update(self, **kwargs: Any) -> int:
+        """History is never rewritten: bulk updates of records are refused."""
+        raise ImmutableHistoryError(
+            f"{self.model.__name__} rows are immutable; record a new version by saving "
+            "the tracked object instead."
+        )
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        """History is never rewritten: bulk updates of records are refused."""
+        return self.update()
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        """History is never deleted through the ORM; use ``prune_history``."""
+        raise ImmutableHistoryError(
+            f"{self.model.__name__} rows are not deleted through the ORM: use the "
+            "prune_history command to drop old history."
+        )
 
     def for_object(self, pk: Any) -> HistoryQuerySet:
         """Return the records of one tracked object (as ``obj.history`` does)."""
@@ -111,8 +129,14 @@ class HistoryQuerySet(models.QuerySet[Any]):
         """Return the records in force at ``ts``, one per object, deleted ones dropped."""
         ts = ensure_aware(ts)
         pk = self._options().pk_attname
+        # Rank every record (of the bound object, if any), then apply the caller's
+        # filters to the records in force: history.filter(price__gt=9).as_of(ts) means
+        # "objects whose state at ts had price > 9", not "latest record with price > 9".
+        every = self.model._default_manager.db_manager(self.db).all()
+        if self._object_pk is not None:
+            every = every.filter(**{pk: self._object_pk})
         ranked = (
-            self.filter(history_date__lte=ts)
+            every.filter(history_date__lte=ts)
             .annotate(
                 _rank=models.Window(
                     RowNumber(),
@@ -126,8 +150,7 @@ class HistoryQuerySet(models.QuerySet[Any]):
             .filter(_rank=1)
             .values("history_id")
         )
-        base = self.model._default_manager.db_manager(self.db).all()
-        return base.filter(history_id__in=ranked).exclude(history_type="-")
+        return self.filter(history_id__in=ranked).exclude(history_type="-")
 
     def as_instances(self) -> HistoryQuerySet:
         """Iterate over tracked-model instances (as they were) instead of records."""

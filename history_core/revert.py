@@ -39,9 +39,12 @@ class RevertResult:
 
 
 def _field_pairs(options: Any, fields: Iterable[str] | None) -> list[tuple[str, str]]:
-    pairs = list(options.diff_pairs)
+    # The primary key names the object, and auto_now fields are set by the save
+    # itself: neither is restored.
+    skip = {options.pk_attname, *options.ignored_for_noop}
+    pairs = [p for p in options.diff_pairs if p[1] not in skip]
     if fields is None:
-        return [p for p in pairs if p[1] != options.pk_attname]
+        return pairs
     known = {name for name, _ in pairs}
     unknown = sorted(set(fields) - known)
     if unknown:
@@ -49,7 +52,7 @@ def _field_pairs(options: Any, fields: Iterable[str] | None) -> list[tuple[str, 
             f"{options.label} has no tracked field named {', '.join(unknown)}; "
             f"tracked fields are {', '.join(sorted(known))}."
         )
-    return [p for p in pairs if p[0] in set(fields) and p[1] != options.pk_attname]
+    return [p for p in pairs if p[0] in set(fields)]
 
 
 def _expected_id(expected_latest: Any) -> Any:

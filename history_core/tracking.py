@@ -7,6 +7,8 @@
   ``post_save`` after ``save_base``'s own work, which in autocommit mode has already
   committed; wrapping makes the change and its snapshot commit together, once. Inside
   an existing transaction the wrapper costs nothing (no savepoint);
+* ``delete`` collects the deleted snapshots of the whole cascade and inserts them in
+  batches (one INSERT per tracked model);
 * ``from_db`` and ``refresh_from_db`` remember the loaded values, so a save computes
   its changed fields without a SELECT;
 * every manager's queryset class gains :class:`history_core.bulk.HistoryQuerySetMixin`,
@@ -24,7 +26,7 @@ from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.utils.functional import cached_property
 
-from .bulk import HistoryQuerySetMixin
+from .bulk import HistoryQuerySetMixin, batched_deletes
 from .capture import LOADED_ATTR, remember
 from .options import TrackingOptions
 from .queries import HistoryDescriptor
@@ -41,6 +43,16 @@ def _atomic_save_base(original: Any) -> Any:
             return original(self, *args, **kwargs)
 
     return save_base
+
+
+def _batched_delete(original: Any) -> Any:
+    @functools.wraps(original)
+    def delete(self: models.Model, using: Any = None, *args: Any, **kwargs: Any) -> Any:
+        db = using or router.db_for_write(type(self), instance=self)
+        with batched_deletes(db):
+            return original(self, using, *args, **kwargs)
+
+    return delete
 
 
 def _remembering_from_db(original: Any) -> Any:
@@ -164,12 +176,14 @@ def install(options: TrackingOptions) -> None:
         _ORIGINALS,
         {
             "save_base": model.__dict__.get("save_base"),
+            "delete": model.__dict__.get("delete"),
             "from_db": model.__dict__.get("from_db"),
             "refresh_from_db": model.__dict__.get("refresh_from_db"),
         },
     )
     model._history_options_live = options
     model.save_base = _atomic_save_base(model.save_base)
+    model.delete = _batched_delete(model.delete)
     model.from_db = _remembering_from_db(model.from_db)
     model.refresh_from_db = _remembering_refresh(model.refresh_from_db)
     _patch_managers(model)

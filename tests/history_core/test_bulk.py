@@ -318,3 +318,20 @@ def test_inherited_manager_captures_after_app_cache_is_cleared() -> None:
         .order_by("history_id")
         .values_list("history_type", "first_name")
     ) == [("+", ""), ("~", "Carol")]
+
+
+@pytest.mark.django_db
+def test_instance_delete_cascade_inserts_history_once_per_model(queries: Any) -> None:
+    def cost(comments: int) -> int:
+        document = Document.objects.create(title=f"Cascade {comments}")
+        Comment.objects.bulk_create(
+            [Comment(document=document, text=f"c{i}") for i in range(comments)]
+        )
+        with queries() as captured:
+            document.delete()
+        assert inserts_into(captured, "testapp_historicalcomment") == 1
+        assert inserts_into(captured, "testapp_historicaldocument") == 1
+        return len(captured.captured_queries)
+
+    assert cost(3) == cost(30)
+    assert Comment.history.filter(history_type="-").count() == 33

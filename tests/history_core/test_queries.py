@@ -11,6 +11,7 @@ import pytest
 
 from catalog.models import Product
 from history_core import (
+    ImmutableHistoryError,
     ModelChange,
     NaiveTimestampError,
     get_history_for_model,
@@ -261,3 +262,30 @@ def test_diff_against_another_model_is_refused(make_product: Any) -> None:
     other = Document.objects.create(title="Doc").history.get()
     with pytest.raises(TypeError, match="Cannot diff"):
         record.diff_against(other)
+
+
+@pytest.mark.django_db
+def test_model_as_of_filters_apply_to_the_state_at_that_instant(
+    make_product: Any,
+) -> None:
+    cheap = make_product(name="Was dear", price=Decimal("2000.00"))
+    cheap.price = Decimal("5.00")
+    cheap.save()
+    dear = make_product(name="Still dear", price=Decimal("1500.00"))
+    now = Product.history.latest().history_date
+    found = Product.history.filter(price__gt=1000).as_of(now)
+    assert [p.name for p in found] == [dear.name]
+    before_cut = cheap.history.earliest().history_date
+    assert [
+        p.name for p in Product.history.filter(price__gt=1000).as_of(before_cut)
+    ] == [cheap.name]
+
+
+@pytest.mark.django_db
+def test_history_cannot_be_rewritten_in_bulk(make_product: Any) -> None:
+    make_product()
+    with pytest.raises(ImmutableHistoryError):
+        Product.history.update(price=1)
+    with pytest.raises(ImmutableHistoryError):
+        Product.history.all().delete()
+    assert Product.history.get().price == Decimal("10.00")

@@ -179,3 +179,16 @@ def test_revert_keeps_excluded_fields_of_the_live_object() -> None:
 
     document.refresh_from_db()
     assert (document.body, document.secret) == ("v1", "keep me")
+
+
+@pytest.mark.django_db
+def test_revert_leaves_auto_now_fields_to_the_save() -> None:
+    document = Document.objects.create(title="Notes", body="v1")
+    first = document.history.earliest()
+    document.body = "v2"
+    document.save()
+    result = first.revert()
+    assert [c.field for c in result.changes] == ["body"]
+    document.refresh_from_db()
+    assert document.body == "v1"
+    assert document.updated_at > first.updated_at
