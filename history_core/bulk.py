@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connections, models, transaction
 
-from .capture import build_record, insert_from_table, insert_records, metadata, remember
+from .capture import insert_from_table, insert_records, remember
 from .exceptions import UncapturableOperation
 from .receivers import delete_buffer
 
@@ -84,18 +84,15 @@ class HistoryQuerySetMixin:
             )
         with transaction.atomic(using=self.db, savepoint=False):
             objs = super().bulk_create(objs, *args, **kwargs)  # type: ignore[misc]
-            meta = metadata()
-            records = []
+            if any(obj.pk is None for obj in objs):
+                raise UncapturableOperation(
+                    f"{options.label}: the database did not return primary keys "
+                    "from bulk_create, so history cannot be recorded."
+                )
+            # Copy the stored rows (defaults and conversions applied) in one statement.
+            insert_from_table(options, [obj.pk for obj in objs], "+", [], self.db)
             for obj in objs:
-                if obj.pk is None:
-                    raise UncapturableOperation(
-                        f"{options.label}: the database did not return primary keys "
-                        "from bulk_create, so history cannot be recorded."
-                    )
-                values = {a: obj.__dict__[a] for a in options.attnames}
-                records.append(build_record(options, values, "+", [], meta))
-                remember(obj, values)
-            insert_records(options, records, self.db)
+                remember(obj, {a: obj.__dict__[a] for a in options.attnames})
         return objs
 
     bulk_create.alters_data = True  # type: ignore[attr-defined]

@@ -144,7 +144,9 @@ def insert_from_table(
     head = f"INSERT INTO {into} ({target}) SELECT {source} FROM {live} WHERE "  # noqa: S608
     with connection.cursor() as cursor:
         for chunk, condition in pk_chunks(connection, pk_column, pks):
-            cursor.execute(head + condition, [*meta_params, *chunk])
+            # ORDER BY: history ids follow the objects' order, deterministically.
+            order = f" ORDER BY {pk_column}"
+            cursor.execute(head + condition + order, [*meta_params, *chunk])
 
 
 def pk_chunks(
