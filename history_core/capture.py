@@ -107,6 +107,37 @@ def changed_fields(
     )
 
 
+def copy_sql(
+    options: TrackingOptions,
+    source: str,
+    history_type: str,
+    changed: Iterable[str],
+    meta: dict[str, Any],
+    connection: Any,
+) -> tuple[str, list[Any]]:
+    """Return ``INSERT INTO <history> (...) SELECT <columns>, <metadata> FROM source``.
+
+    ``source`` is a quoted table name or a CTE alias holding rows of the live table;
+    the metadata values are parameters, identifiers come from model metadata.
+    """
+    qn = connection.ops.quote_name
+    historical = options.historical_model
+    meta_fields = [
+        historical._meta.get_field(name)
+        for name in (*meta, "history_type", "history_changed_fields")
+    ]
+    meta_values = [*meta.values(), history_type, list(changed)]
+    params = [
+        f.get_db_prep_save(v, connection)
+        for f, v in zip(meta_fields, meta_values, strict=True)
+    ]
+    columns = [qn(c) for c in options.columns]
+    target = ", ".join([*columns, *(qn(f.column) for f in meta_fields)])
+    values = ", ".join([*columns, *["%s"] * len(params)])
+    into = qn(historical._meta.db_table)
+    return f"INSERT INTO {into} ({target}) SELECT {values} FROM {source}", params  # noqa: S608
+
+
 def insert_from_table(
     options: TrackingOptions,
     pks: Sequence[Any],
@@ -123,30 +154,16 @@ def insert_from_table(
         return
     connection = connections[using]
     qn = connection.ops.quote_name
-    historical = options.historical_model
-    meta = metadata()
-    meta_fields = [
-        historical._meta.get_field(name)
-        for name in (*meta, "history_type", "history_changed_fields")
-    ]
-    meta_values = [*meta.values(), history_type, list(changed)]
-    meta_params = [
-        f.get_db_prep_save(v, connection)
-        for f, v in zip(meta_fields, meta_values, strict=True)
-    ]
-    columns: list[str] = [f.column for f in options.fields]  # type: ignore[misc]
-    meta_columns: list[str] = [f.column for f in meta_fields]  # type: ignore[misc]
-    target = ", ".join(qn(c) for c in (*columns, *meta_columns))
-    source = ", ".join([*(qn(c) for c in columns), *["%s"] * len(meta_params)])
+    live = qn(options.model._meta.db_table)
+    head, meta_params = copy_sql(
+        options, live, history_type, changed, metadata(), connection
+    )
     pk_column = qn(options.model._meta.pk.column)  # type: ignore[union-attr,arg-type]
-    # Identifiers come from model metadata and are quoted; values are parameters.
-    into, live = qn(historical._meta.db_table), qn(options.model._meta.db_table)
-    head = f"INSERT INTO {into} ({target}) SELECT {source} FROM {live} WHERE "  # noqa: S608
+    # ORDER BY: history ids follow the objects' order, deterministically.
+    order = f" ORDER BY {pk_column}"
     with connection.cursor() as cursor:
         for chunk, condition in pk_chunks(connection, pk_column, pks):
-            # ORDER BY: history ids follow the objects' order, deterministically.
-            order = f" ORDER BY {pk_column}"
-            cursor.execute(head + condition + order, [*meta_params, *chunk])
+            cursor.execute(f"{head} WHERE {condition}{order}", [*meta_params, *chunk])
 
 
 def pk_chunks(

@@ -31,6 +31,7 @@ class TrackingOptions:
     historical_model: Any = None
     fields: tuple[models.Field[Any, Any], ...] = field(default_factory=tuple)
     attnames: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
     diff_pairs: tuple[tuple[str, str], ...] = ()
     ignored_for_noop: frozenset[str] = frozenset()
 
@@ -40,6 +41,7 @@ class TrackingOptions:
             f for f in self.model._meta.concrete_fields if f.name not in excluded
         )
         self.attnames = tuple(f.attname for f in self.fields)
+        self.columns = tuple(str(f.column) for f in self.fields)
         self.diff_pairs = tuple(sorted((f.name, f.attname) for f in self.fields))
         self.ignored_for_noop = frozenset(
             f.attname for f in self.fields if getattr(f, "auto_now", False)
