@@ -34,6 +34,7 @@ class TrackingOptions:
     columns: tuple[str, ...] = ()
     diff_pairs: tuple[tuple[str, str], ...] = ()
     ignored_for_noop: frozenset[str] = frozenset()
+    single_statement: bool = False
 
     def __post_init__(self) -> None:
         excluded = set(self.excluded_fields)

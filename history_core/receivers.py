@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import models
 
+from . import statement
 from .capture import (
     build_record,
     changed_fields,
@@ -33,16 +34,17 @@ def _database_state(
     state = instance.__dict__
     attnames = options.attnames
     if update_fields is None and all(a in state for a in attnames):
-        return {a: state[a] for a in attnames}
-    # A partial save (update_fields, or deferred fields): read the row back, in the
-    # same transaction, so the snapshot is exactly what was stored.
+        values = {a: state[a] for a in attnames}
+        if not any(hasattr(v, "resolve_expression") for v in values.values()):
+            return values
+    # An F() expression was saved, or a partial save (update_fields, deferred
+    # fields): read the row back, in the same transaction, so the snapshot is
+    # exactly what was stored.
     manager = options.model._base_manager.db_manager(using)
     return manager.filter(pk=instance.pk).values(*attnames).get()
 
 
-def _previous_state(
-    options: TrackingOptions, instance: models.Model, using: str
-) -> Any:
+def previous_state(options: TrackingOptions, instance: models.Model, using: str) -> Any:
     """Return the values the instance was loaded with, or the latest version's."""
     loaded = loaded_values(instance)
     if loaded is not None and all(a in loaded for a in options.attnames):
@@ -57,7 +59,7 @@ def _previous_state(
     return latest
 
 
-def _is_noop(options: TrackingOptions, changed: list[str]) -> bool:
+def is_noop(options: TrackingOptions, changed: list[str]) -> bool:
     if options.record_noop_saves is not None:
         record_noop = options.record_noop_saves
     else:
@@ -78,16 +80,18 @@ def record_save(
 ) -> None:
     """``post_save`` receiver: write a ``+`` or ``~`` snapshot."""
     options: TrackingOptions = sender._history_options_live  # type: ignore[attr-defined]
+    if statement.forget(instance):  # written by the single-statement path
+        return
     values = _database_state(options, instance, update_fields, using)
     if created:
         history_type, changed = CREATED, []
     else:
-        previous = _previous_state(options, instance, using)
+        previous = previous_state(options, instance, using)
         history_type = UPDATED
         changed = (
             changed_fields(options, previous, values) if previous is not None else []
         )
-        if previous is not None and _is_noop(options, changed):
+        if previous is not None and is_noop(options, changed):
             remember(instance, values)
             instance.__dict__.pop("_change_reason", None)
             instance.__dict__.pop("_history_user", None)
@@ -129,7 +133,7 @@ def record_delete(
         a: state[a] for a in options.attnames if a in state
     }
     if len(values) < len(options.attnames):  # deferred fields: fill from history
-        previous = _previous_state(options, instance, using) or {}
+        previous = previous_state(options, instance, using) or {}
         values = {**previous, **values}
     instance.__dict__["_history_pk"] = instance.pk
     record = build_record(options, values, DELETED, [], metadata(instance))

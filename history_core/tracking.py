@@ -26,11 +26,18 @@ from django.db import models, router, transaction
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.utils.functional import cached_property
 
+from . import statement
 from .bulk import HistoryQuerySetMixin, batched_deletes
 from .capture import LOADED_ATTR, remember
 from .options import TrackingOptions
 from .queries import HistoryDescriptor
-from .receivers import fetch_before_delete, record_delete, record_save
+from .receivers import (
+    fetch_before_delete,
+    is_noop,
+    previous_state,
+    record_delete,
+    record_save,
+)
 
 _ORIGINALS = "_history_originals"
 
@@ -39,10 +46,56 @@ def _atomic_save_base(original: Any) -> Any:
     @functools.wraps(original)
     def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        if statement.active(self._history_options_live, using):  # type: ignore[attr-defined]
+            return original(self, *args, **kwargs)  # one statement: atomic by itself
         with transaction.atomic(using=using, savepoint=False):
             return original(self, *args, **kwargs)
 
     return save_base
+
+
+def _single_statement_insert(original: Any) -> Any:
+    @functools.wraps(original)
+    def _do_insert(
+        self: Any,
+        manager: Any,
+        using: str,
+        fields: Any,
+        returning_fields: Any,
+        raw: bool,
+    ) -> Any:
+        options = self._history_options_live
+        if not statement.active(options, using):
+            return original(self, manager, using, fields, returning_fields, raw)
+        return statement.insert(options, self, using, fields, returning_fields, raw)
+
+    return _do_insert
+
+
+def _single_statement_update(original: Any) -> Any:
+    @functools.wraps(original)
+    def _do_update(
+        self: Any, base_qs: Any, using: str, pk_val: Any, values: Any, *rest: Any
+    ) -> Any:
+        # rest: update_fields, forced_update and, from Django 6.1, returning_fields.
+        options = self._history_options_live
+        if not values or not statement.active(options, using):
+            return original(self, base_qs, using, pk_val, values, *rest)
+        previous = previous_state(options, self, using)
+        changed = (
+            statement.update_changes(options, values, previous) if previous else []
+        )
+        if previous is not None and is_noop(options, changed):
+            result = original(self, base_qs, using, pk_val, values, *rest)
+            statement.skip(options, self, previous, values)
+            return result
+        row = statement.update(options, self, base_qs, using, pk_val, values, changed)
+        if len(rest) <= 2:  # Django 5.2 returns whether a row was updated
+            return row is not None
+        # Django 6.1 returns the rows of its returning_fields (rest[2]).
+        return [] if row is None else [statement.returned(options, row, rest[2])]
+
+    return _do_update
 
 
 def _batched_delete(original: Any) -> Any:
@@ -171,21 +224,21 @@ def install(options: TrackingOptions) -> None:
     """Start capturing changes of ``options.model``."""
     model: Any = options.model
     uid = f"history_core:{options.label}"
-    setattr(
-        model,
-        _ORIGINALS,
-        {
-            "save_base": model.__dict__.get("save_base"),
-            "delete": model.__dict__.get("delete"),
-            "from_db": model.__dict__.get("from_db"),
-            "refresh_from_db": model.__dict__.get("refresh_from_db"),
-        },
-    )
     model._history_options_live = options
-    model.save_base = _atomic_save_base(model.save_base)
-    model.delete = _batched_delete(model.delete)
-    model.from_db = _remembering_from_db(model.from_db)
-    model.refresh_from_db = _remembering_refresh(model.refresh_from_db)
+    options.single_statement = statement.supported(options)
+    wrappers = {
+        "save_base": _atomic_save_base,
+        "delete": _batched_delete,
+        "from_db": _remembering_from_db,
+        "refresh_from_db": _remembering_refresh,
+    }
+    if options.single_statement:
+        wrappers["_do_insert"] = _single_statement_insert
+        wrappers["_do_update"] = _single_statement_update
+    # Remember what the class itself defined, so uninstall() restores exactly that.
+    setattr(model, _ORIGINALS, {name: model.__dict__.get(name) for name in wrappers})
+    for name, wrap in wrappers.items():
+        setattr(model, name, wrap(getattr(model, name)))
     _patch_managers(model)
     setattr(model, options.manager_name, HistoryDescriptor(options.historical_model))
     post_save.connect(record_save, sender=model, weak=False, dispatch_uid=uid)

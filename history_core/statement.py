@@ -1,0 +1,177 @@
+"""Single-statement saves on PostgreSQL: the change and its snapshot in one query.
+
+On PostgreSQL a tracked model's INSERT or UPDATE and its history INSERT run as one
+statement::
+
+    WITH live AS (UPDATE catalog_product SET ... WHERE id = %s RETURNING *)
+    INSERT INTO catalog_historicalproduct (...) SELECT ..., <metadata> FROM live
+    RETURNING ...
+
+One statement is one transaction in autocommit mode (no BEGIN/COMMIT round trips, a
+single commit), and the snapshot is exactly the row the database stored. Other
+databases, and models this cannot serve (multi-table inheritance,
+``select_on_save``, excluded database-computed fields), use the signal path inside
+``transaction.atomic`` (see ``tracking``); the results are the same.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connections, models
+from django.db.models import sql
+
+from .capture import changed_fields, copy_sql, metadata, remember
+from .options import TrackingOptions
+
+WRITTEN = "_history_written"
+
+
+def supported(options: TrackingOptions) -> bool:
+    """Return whether ``options.model`` can save in one statement (on PostgreSQL)."""
+    opts = options.model._meta
+    tracked = set(options.fields)
+    untracked_returning = [
+        f
+        for f in opts.concrete_fields
+        if f not in tracked and getattr(f, "db_returning", False)
+    ]
+    return not opts.parents and not opts.select_on_save and not untracked_returning
+
+
+def active(options: TrackingOptions, using: str) -> bool:
+    """Return whether saves of this model on ``using`` take the single-statement path."""
+    return options.single_statement and connections[using].vendor == "postgresql"
+
+
+def _convert(connection: Any, fields: list[Any], row: tuple[Any, ...]) -> list[Any]:
+    converted = []
+    for field, value in zip(fields, row, strict=True):
+        col = field.get_col(field.model._meta.db_table)
+        for converter in [
+            *connection.ops.get_db_converters(col),
+            *field.get_db_converters(connection),
+        ]:
+            value = converter(value, col, connection)
+        converted.append(value)
+    return converted
+
+
+def _execute(
+    options: TrackingOptions,
+    instance: models.Model,
+    using: str,
+    write_sql: str,
+    write_params: Any,
+    history: tuple[str, list[str]],
+) -> list[Any] | None:
+    """Run ``write_sql`` and its history INSERT as one statement; return the row."""
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    history_type, changed = history
+    head, meta_params = copy_sql(
+        options, "live", history_type, changed, metadata(instance), connection
+    )
+    returning = ", ".join(qn(c) for c in options.columns)
+    statement = f"WITH live AS ({write_sql} RETURNING *) {head} RETURNING {returning}"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*write_params, *meta_params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = _convert(connection, list(options.fields), row)
+    remember(instance, dict(zip(options.attnames, values, strict=True)))
+    instance.__dict__[WRITTEN] = True
+    return values
+
+
+def insert(
+    options: TrackingOptions,
+    instance: models.Model,
+    using: str,
+    fields: list[Any],
+    returning_fields: list[Any] | None,
+    raw: bool,
+) -> list[tuple[Any, ...]]:
+    """``Model._do_insert`` in one statement; returns what Django expects."""
+    query = sql.InsertQuery(type(instance))
+    query.insert_values(fields, [instance], raw=raw)
+    compiler = query.get_compiler(using=using)
+    ((write_sql, write_params),) = compiler.as_sql()
+    values = _execute(options, instance, using, write_sql, write_params, ("+", []))
+    assert values is not None  # an INSERT always returns its row
+    return [returned(options, values, returning_fields)]
+
+
+def returned(
+    options: TrackingOptions, values: list[Any], returning_fields: list[Any] | None
+) -> tuple[Any, ...]:
+    """Return the values Django asked for (``returning_fields``) from a stored row."""
+    by_attname = dict(zip(options.attnames, values, strict=True))
+    return tuple(by_attname[f.attname] for f in returning_fields or ())
+
+
+def _assigned(values: list[Any]) -> dict[str, Any]:
+    return {
+        field.attname: _Unknown() if hasattr(value, "resolve_expression") else value
+        for field, _, value in values
+    }
+
+
+def update_changes(
+    options: TrackingOptions, values: list[Any], previous: dict[str, Any]
+) -> list[str]:
+    """Return the names of the fields an UPDATE's ``values`` change, sorted.
+
+    Values computed by the database (expressions such as ``F("n") + 1``) count as
+    changed.
+    """
+    return changed_fields(options, previous, {**previous, **_assigned(values)})
+
+
+def skip(
+    options: TrackingOptions,
+    instance: models.Model,
+    previous: dict[str, Any],
+    values: list[Any],
+) -> None:
+    """After a no-op UPDATE: remember the state and tell the receiver nothing is due."""
+    remember(instance, {**previous, **_assigned(values)})
+    for attribute in ("_change_reason", "_history_user"):
+        instance.__dict__.pop(attribute, None)
+    instance.__dict__[WRITTEN] = True
+
+
+class _Unknown:
+    """A value computed by the database (an expression): never equal to anything."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def update(
+    options: TrackingOptions,
+    instance: models.Model,
+    base_qs: Any,
+    using: str,
+    pk_val: Any,
+    values: list[Any],
+    changed: list[str],
+) -> list[Any] | None:
+    """``Model._do_update`` in one statement; returns the stored row or None."""
+    filtered = base_qs.filter(pk=pk_val)
+    query = filtered.query.chain(sql.UpdateQuery)
+    query.add_update_fields(values)
+    query.annotations = {}
+    compiler = query.get_compiler(using)
+    compiler.pre_sql_setup()
+    write_sql, write_params = compiler.as_sql()
+    return _execute(options, instance, using, write_sql, write_params, ("~", changed))
+
+
+def forget(instance: models.Model) -> bool:
+    """Return (and clear) whether the instance's history was written already."""
+    return bool(instance.__dict__.pop(WRITTEN, False))
