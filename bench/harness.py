@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,15 @@ from typing import Any
 from django.db import connection
 
 WRITES = {"INSERT", "UPDATE", "DELETE"}  # statements that commit in autocommit mode
+_WRITE_IN_CTE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+
+
+def _writes(sql: str) -> bool:
+    """Whether ``sql`` writes: an INSERT/UPDATE/DELETE, or a CTE that contains one."""
+    head = sql.lstrip()[:6].upper()
+    if head in WRITES:
+        return True
+    return head.startswith("WITH") and _WRITE_IN_CTE.search(sql) is not None
 
 
 @dataclass
@@ -43,7 +53,7 @@ class Meter:
         if (
             connection.get_autocommit()
             and not connection.in_atomic_block
-            and sql.lstrip()[:6].upper() in WRITES
+            and _writes(sql)
         ):
             self.commits += 1
         return execute(sql, params, many, ctx)
