@@ -91,17 +91,22 @@ def _describe(vendor: str) -> str:
     )
 
 
+def _git(*args: str) -> str:
+    try:
+        done = subprocess.run(  # noqa: S603 - fixed git commands
+            ["git", "-C", str(ROOT), *args],  # noqa: S607 - git from PATH
+            capture_output=True,
+            text=True,
+        )
+    except OSError:  # no git: the revision is simply unknown
+        return ""
+    return done.stdout.strip()
+
+
 def _revision() -> str:
     """The commit measured, and whether the tracking engine had local changes."""
-    git = ["git", "-C", str(ROOT)]
-    head = subprocess.run(  # noqa: S603 - fixed git commands
-        [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(  # noqa: S603
-        [*git, "status", "--porcelain", "history_core", "graphql_api"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    head = _git("rev-parse", "--short", "HEAD")
+    dirty = _git("status", "--porcelain", "history_core", "graphql_api")
     return f"{head or '?'}{' + uncommitted changes' if dirty else ''}"
 
 
