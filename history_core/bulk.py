@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connections, models, transaction
 
+from . import statement
 from .capture import insert_from_table, insert_records, remember
 from .exceptions import UncapturableOperation
 from .receivers import delete_buffer
@@ -42,6 +43,11 @@ class HistoryQuerySetMixin:
         options = _options(self)  # type: ignore[arg-type]
         if options is None:
             return super().update(**kwargs)  # type: ignore[misc]
+        if self.query.is_sliced:  # type: ignore[attr-defined]
+            raise TypeError("Cannot update a query once a slice has been taken.")
+        single = statement.update_queryset(options, self, kwargs)
+        if single is not None:
+            return single
         with transaction.atomic(using=self.db, savepoint=False):
             pks = self._locked_pks()
             if not pks:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import sql
 
@@ -175,3 +176,35 @@ def update(
 def forget(instance: models.Model) -> bool:
     """Return (and clear) whether the instance's history was written already."""
     return bool(instance.__dict__.pop(WRITTEN, False))
+
+
+def update_queryset(
+    options: TrackingOptions, queryset: Any, assignments: dict[str, Any]
+) -> int | None:
+    """``QuerySet.update()`` with its history in one statement; None if unsupported.
+
+    ``WITH live AS (UPDATE ... WHERE <the queryset's filter> RETURNING *) INSERT INTO
+    history SELECT ... FROM live``: PostgreSQL re-checks the filter on rows changed
+    concurrently, and the history rows are exactly the rows updated, as stored.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql" or options.model._meta.parents:
+        return None
+    query = queryset.query.chain(sql.UpdateQuery)
+    query.add_update_values(assignments)
+    query.annotations = {}
+    if query.related_updates:
+        return None
+    compiler = query.get_compiler(queryset.db)
+    try:
+        compiler.pre_sql_setup()
+        write_sql, write_params = compiler.as_sql()
+    except EmptyResultSet:  # e.g. filter(pk__in=[]): nothing can match
+        return 0
+    changed = sorted(options.model._meta.get_field(name).name for name in assignments)
+    head, meta_params = copy_sql(options, "live", "~", changed, metadata(), connection)
+    pk_column = connection.ops.quote_name(options.model._meta.pk.column)  # type: ignore[union-attr,arg-type]
+    statement = f"WITH live AS ({write_sql} RETURNING *) {head} ORDER BY {pk_column}"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*write_params, *meta_params])
+        return int(cursor.rowcount)
