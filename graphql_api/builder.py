@@ -24,6 +24,7 @@ from history_core.options import TrackingOptions
 
 from . import resolvers
 from .loaders import batch_of
+from .permissions import has_perm
 from .types import (
     BigInt,
     FieldChange,
@@ -133,8 +134,9 @@ def _data_fields(
             target = apis.get(model_field.related_model)
             if with_versions and target is not None:
                 result[model_field.name] = strawberry.field(
-                    resolver=_related_resolver(model_field.name, target.version),
-                    description=f"The {label} as it was at this version's date.",
+                    resolver=_related_resolver(model_field.name, target),
+                    description=f"The {label} as it was at this version's date "
+                    "(null without permission to read its history).",
                 )
         else:
             result[model_field.name] = strawberry.field(
@@ -144,11 +146,14 @@ def _data_fields(
     return result
 
 
-def _related_resolver(name: str, target: Any) -> Any:
-    def resolve(root: strawberry.Parent[Any]) -> Any:
+def _related_resolver(name: str, target: ModelApi) -> Any:
+    def resolve(root: strawberry.Parent[Any], info: Info) -> Any:
+        # The related object's history needs its own view permission.
+        if not has_perm(info.context.request.user, "view", target.model):
+            return None
         return batch_of(root).related(root, name)
 
-    return _resolver(resolve, target | None)
+    return _resolver(resolve, target.version | None)
 
 
 def _history_fields(api: ModelApi) -> dict[str, Any]:

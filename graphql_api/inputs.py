@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from history_core.pages import Window
+from history_core.queries import ensure_aware
 
 from .errors import BadInput
 
@@ -28,6 +29,8 @@ def object_pk(options: Any, raw: Any) -> Any:
         value = pk_field.to_python(raw)
         if value is None or (isinstance(value, int) and not -(2**63) <= value < 2**63):
             raise ValidationError("out of range")
+        if isinstance(value, str) and "\x00" in value:
+            raise ValidationError("NUL character")
     except (ValidationError, ValueError, TypeError, OverflowError):
         raise BadInput(f"{raw!r} is not a valid {options.label} id.") from None
     return value
@@ -53,7 +56,7 @@ def instant(value: datetime | None, name: str = "timestamp") -> datetime | None:
             f"{name} {value.isoformat()} has no time zone: add one, e.g. "
             f"{value.isoformat()}Z or {value.isoformat()}+02:00."
         )
-    return value
+    return ensure_aware(value)  # clamps instants with no UTC form (year 1, 9999)
 
 
 def model_fields(options: Any, names: list[str] | None) -> list[str] | None:
@@ -94,11 +97,20 @@ def timeline_key(parts: list[Any] | None) -> tuple[datetime, int] | None:
         return None
     try:
         date, hid = parts
-        return datetime.fromisoformat(date), int(hid)
+        key = cursor_instant(date), int(hid)
     except (ValueError, TypeError):
         raise BadInput(
             "Malformed cursor: pass a cursor from this connection."
         ) from None
+    return key
+
+
+def cursor_instant(text: Any) -> datetime:
+    """Parse the instant stored in a cursor (aware, as this API wrote it)."""
+    value = datetime.fromisoformat(text)
+    if timezone.is_naive(value):
+        raise ValueError(text)
+    return ensure_aware(value)
 
 
 def window(

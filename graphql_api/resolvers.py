@@ -49,9 +49,10 @@ def filtered(
     queryset: Any, since: datetime | None, until: datetime | None, types: Any
 ) -> Any:
     """Apply the since / until / types filters shared by timelines and the feed."""
-    if inputs.instant(since, "since") is not None:
+    since, until = inputs.instant(since, "since"), inputs.instant(until, "until")
+    if since is not None:
         queryset = queryset.filter(history_date__gte=since)
-    if inputs.instant(until, "until") is not None:
+    if until is not None:
         queryset = queryset.filter(history_date__lte=until)
     if types:
         queryset = queryset.filter(history_type__in=[t.value for t in types])
@@ -124,9 +125,9 @@ def all_as_of(api: Any, info: Info, timestamp: datetime, window: Sequence[Any]) 
     before_key = inputs.decode_cursor(before, "o")
     page_window = inputs.window(
         first,
-        after_key[0] if after_key else None,
+        inputs.object_pk(api.options, after_key[0]) if after_key else None,
         last,
-        before_key[0] if before_key else None,
+        inputs.object_pk(api.options, before_key[0]) if before_key else None,
     )
     pk = api.options.pk_attname
     queryset = get_history_for_model(api.model).records_as_of(ts)

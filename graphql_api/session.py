@@ -118,7 +118,7 @@ def _feed_after(cursor: str | None) -> Any:
         return None
     try:
         date, label, hid = parts
-        return datetime.fromisoformat(date), str(label), int(hid)
+        return inputs.cursor_instant(date), str(label), int(hid)
     except (TypeError, ValueError):
         raise BadInput(
             "Malformed cursor: pass a cursor from this connection."

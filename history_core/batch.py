@@ -71,8 +71,13 @@ def related_versions(records: Sequence[Any], field_name: str) -> dict[int, Any]:
     """
     result: dict[int, Any] = {}
     for historical, group in _by_model(records).items():
-        field = historical._history_options.model._meta.get_field(field_name)
-        target = field.related_model._history_options_live.historical_model
+        fields = {f.name: f for f in historical._history_options.fields}
+        field: Any = fields.get(field_name)
+        target_options = getattr(field, "related_model", None)
+        target_options = getattr(target_options, "_history_options_live", None)
+        if target_options is None:  # a page may mix models without this relation
+            continue
+        target = target_options.historical_model
         target_pk = target._history_options.pk_attname
         db = group[0]._state.db
         in_force = target._default_manager.filter(

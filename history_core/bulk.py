@@ -16,9 +16,9 @@ from typing import Any
 from django.db import connections, models, transaction
 
 from . import statement
-from .capture import insert_from_table, insert_records, remember
+from .capture import insert_from_table, insert_records, loaded_values, remember
 from .exceptions import UncapturableOperation
-from .receivers import delete_buffer
+from .receivers import delete_buffer, records_noop
 
 # Set while an operation that records its own history runs Django's implementation,
 # which may call update() internally (bulk_update does): that inner call is not
@@ -45,7 +45,10 @@ class HistoryQuerySetMixin:
             return super().update(**kwargs)  # type: ignore[misc]
         if self.query.is_sliced:  # type: ignore[attr-defined]
             raise TypeError("Cannot update a query once a slice has been taken.")
-        single = statement.update_queryset(options, self, kwargs)
+        changed = _tracked_names(options, kwargs)
+        if not changed and not records_noop(options):  # only excluded fields change
+            return super().update(**kwargs)  # type: ignore[misc]
+        single = statement.update_queryset(options, self, kwargs, changed)
         if single is not None:
             return single
         with transaction.atomic(using=self.db, savepoint=False):
@@ -55,7 +58,6 @@ class HistoryQuerySetMixin:
             count = 0
             for chunk in _chunks(pks, self.db):
                 count += models.QuerySet.update(self.filter(pk__in=chunk), **kwargs)  # type: ignore[attr-defined]
-            changed = sorted(options.model._meta.get_field(k).name for k in kwargs)
             insert_from_table(options, pks, "~", changed, self.db)
             return count
 
@@ -121,8 +123,16 @@ class HistoryQuerySetMixin:
                 count = super().bulk_update(objs, fields, *args, **kwargs)  # type: ignore[misc]
             finally:
                 _capturing.reset(token)
-            names = sorted(options.model._meta.get_field(f).name for f in fields)
-            insert_from_table(options, [o.pk for o in objs], "~", names, self.db)
+            names = _tracked_names(options, fields)
+            if names or records_noop(options):
+                insert_from_table(options, [o.pk for o in objs], "~", names, self.db)
+        # The saved fields now hold what later saves compare against; other fields
+        # of the objects may carry unsaved edits and keep their loaded values.
+        saved = {options.model._meta.get_field(f).attname for f in fields}
+        for obj in objs:
+            state = obj.__dict__
+            stored = {a: state[a] for a in saved if a in state}
+            remember(obj, {**(loaded_values(obj) or {}), **stored})
         return count
 
     bulk_update.alters_data = True  # type: ignore[attr-defined]
@@ -155,6 +165,13 @@ def batched_deletes(using: str) -> Iterator[None]:
             _flush(buffer)
     finally:
         delete_buffer.reset(token)
+
+
+def _tracked_names(options: Any, names: Iterable[str]) -> list[str]:
+    """Return the tracked field names among ``names`` (names or attnames), sorted."""
+    tracked = {f.name for f in options.fields}
+    resolved = {options.model._meta.get_field(name).name for name in names}
+    return sorted(resolved & tracked)
 
 
 def _flush(buffer: list[tuple[Any, Any, str]]) -> None:

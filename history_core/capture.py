@@ -19,18 +19,21 @@ from .options import TrackingOptions
 LOADED_ATTR = "_history_loaded"
 
 
-def metadata(instance: models.Model | None = None) -> dict[str, Any]:
+def metadata(
+    instance: models.Model | None = None, consume: bool = True
+) -> dict[str, Any]:
     """Return the ``history_*`` values for a change made now.
 
     ``instance._history_user`` and ``instance._change_reason`` win over the context
-    for a single save; both are consumed.
+    for a single save; both are consumed unless ``consume`` is false.
     """
     ctx = current_context()
     user = ctx.user
     reason = ctx.reason
     if instance is not None:
-        user = instance.__dict__.pop("_history_user", None) or user
-        reason = instance.__dict__.pop("_change_reason", None) or reason
+        take = instance.__dict__.pop if consume else instance.__dict__.get
+        user = take("_history_user", None) or user
+        reason = take("_change_reason", None) or reason
     return {
         "history_date": timezone.now(),
         "history_user_id": getattr(user, "pk", None),
@@ -121,21 +124,31 @@ def copy_sql(
     the metadata values are parameters, identifiers come from model metadata.
     """
     qn = connection.ops.quote_name
+    values = {
+        **meta,
+        "history_type": history_type,
+        "history_changed_fields": list(changed),
+    }
+    meta_columns, params = metadata_params(options, values, connection)
+    columns = [qn(c) for c in options.columns]
+    target = ", ".join([*columns, *meta_columns])
+    selected = ", ".join([*columns, *["%s"] * len(params)])
+    into = qn(options.historical_model._meta.db_table)
+    return f"INSERT INTO {into} ({target}) SELECT {selected} FROM {source}", params  # noqa: S608
+
+
+def metadata_params(
+    options: TrackingOptions, values: dict[str, Any], connection: Any
+) -> tuple[list[str], list[Any]]:
+    """Return the quoted ``history_*`` columns of ``values`` and their parameters."""
     historical = options.historical_model
-    meta_fields = [
-        historical._meta.get_field(name)
-        for name in (*meta, "history_type", "history_changed_fields")
-    ]
-    meta_values = [*meta.values(), history_type, list(changed)]
+    fields = [historical._meta.get_field(name) for name in values]
+    columns = [connection.ops.quote_name(f.column) for f in fields]
     params = [
         f.get_db_prep_save(v, connection)
-        for f, v in zip(meta_fields, meta_values, strict=True)
+        for f, v in zip(fields, values.values(), strict=True)
     ]
-    columns = [qn(c) for c in options.columns]
-    target = ", ".join([*columns, *(qn(f.column) for f in meta_fields)])
-    values = ", ".join([*columns, *["%s"] * len(params)])
-    into = qn(historical._meta.db_table)
-    return f"INSERT INTO {into} ({target}) SELECT {values} FROM {source}", params  # noqa: S608
+    return columns, params
 
 
 def insert_from_table(

@@ -13,7 +13,7 @@ Semantics of ``as_of(ts)``:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models
@@ -35,6 +35,12 @@ def ensure_aware(ts: datetime) -> datetime:
             f"{ts.isoformat()} has no time zone; pass an aware datetime "
             "(e.g. with tzinfo=datetime.timezone.utc) so the instant is unambiguous."
         )
+    try:
+        ts.astimezone(UTC)  # databases store UTC: the instant must have a UTC form
+    except OverflowError:
+        # An instant within hours of year 1 or 9999 has no UTC datetime: it lies
+        # before (or after) every change, so the nearest representable one answers.
+        return (datetime.min if ts.year == 1 else datetime.max).replace(tzinfo=UTC)
     return ts
 
 

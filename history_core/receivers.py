@@ -44,27 +44,35 @@ def _database_state(
     return manager.filter(pk=instance.pk).values(*attnames).get()
 
 
-def previous_state(options: TrackingOptions, instance: models.Model, using: str) -> Any:
-    """Return the values the instance was loaded with, or the latest version's."""
-    loaded = loaded_values(instance)
-    if loaded is not None and all(a in loaded for a in options.attnames):
-        return loaded
+def _latest_version(
+    options: TrackingOptions, instance: models.Model, using: str
+) -> dict[str, Any] | None:
     historical = options.historical_model._default_manager.db_manager(using)
-    latest = (
+    return (  # type: ignore[no-any-return]
         historical.filter(**{options.pk_attname: instance.pk})
         .order_by("-history_date", "-history_id")
         .values(*options.attnames)
         .first()
     )
-    return latest
+
+
+def previous_state(options: TrackingOptions, instance: models.Model, using: str) -> Any:
+    """Return the values the instance was loaded with, or the latest version's."""
+    loaded = loaded_values(instance)
+    if loaded is not None and all(a in loaded for a in options.attnames):
+        return loaded
+    return _latest_version(options, instance, using)
+
+
+def records_noop(options: TrackingOptions) -> bool:
+    """Return whether saves that change nothing are recorded for this model."""
+    if options.record_noop_saves is not None:
+        return options.record_noop_saves
+    return bool(get_setting("RECORD_NOOP_SAVES"))
 
 
 def is_noop(options: TrackingOptions, changed: list[str]) -> bool:
-    if options.record_noop_saves is not None:
-        record_noop = options.record_noop_saves
-    else:
-        record_noop = get_setting("RECORD_NOOP_SAVES")
-    if record_noop:
+    if records_noop(options):
         return False
     by_name = {f.name: f.attname for f in options.fields}
     return all(by_name[name] in options.ignored_for_noop for name in changed)
@@ -92,13 +100,21 @@ def record_save(
             changed_fields(options, previous, values) if previous is not None else []
         )
         if previous is not None and is_noop(options, changed):
-            remember(instance, values)
-            instance.__dict__.pop("_change_reason", None)
-            instance.__dict__.pop("_history_user", None)
-            return
+            # A no-op against the loaded values; the row may have changed since it
+            # was loaded (a stale instance), so check against the latest version.
+            latest = _latest_version(options, instance, using)
+            changed = changed_fields(options, latest, values) if latest else []
+            if latest is None or is_noop(options, changed):
+                remember(instance, values)
+                instance.__dict__.pop("_change_reason", None)
+                instance.__dict__.pop("_history_user", None)
+                return
     record = build_record(options, values, history_type, changed, metadata(instance))
     insert_records(options, [record], using)
     remember(instance, values)
+
+
+_GONE: dict[str, Any] = {}  # marks an instance whose row was already deleted
 
 
 def fetch_before_delete(
@@ -119,8 +135,8 @@ def fetch_before_delete(
     options: TrackingOptions = sender._history_options_live  # type: ignore[attr-defined]
     manager = options.model._base_manager.db_manager(using)
     row = manager.filter(pk=instance.pk).values(*options.attnames).first()
-    if row is not None:
-        instance.__dict__["_history_deleted_state"] = row
+    # None: the row is already gone, this delete deletes nothing and records nothing.
+    instance.__dict__["_history_deleted_state"] = row if row is not None else _GONE
 
 
 def record_delete(
@@ -129,13 +145,14 @@ def record_delete(
     """``post_delete`` receiver: write a ``-`` snapshot of the deleted row."""
     options: TrackingOptions = sender._history_options_live  # type: ignore[attr-defined]
     state = instance.__dict__
-    values = state.pop("_history_deleted_state", None) or {
-        a: state[a] for a in options.attnames if a in state
-    }
+    state["_history_pk"] = instance.pk  # Django clears the pk after the delete
+    values = state.pop("_history_deleted_state", None)
+    if values is _GONE:
+        return
+    values = values or {a: state[a] for a in options.attnames if a in state}
     if len(values) < len(options.attnames):  # deferred fields: fill from history
         previous = previous_state(options, instance, using) or {}
         values = {**previous, **values}
-    instance.__dict__["_history_pk"] = instance.pk
     record = build_record(options, values, DELETED, [], metadata(instance))
     buffer = delete_buffer.get()
     if buffer is not None:

@@ -22,7 +22,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import sql
 
-from .capture import changed_fields, copy_sql, metadata, remember
+from .capture import copy_sql, metadata, metadata_params, remember
 from .options import TrackingOptions
 
 WRITTEN = "_history_written"
@@ -112,47 +112,6 @@ def returned(
     return tuple(by_attname[f.attname] for f in returning_fields or ())
 
 
-def _assigned(values: list[Any]) -> dict[str, Any]:
-    return {
-        field.attname: _Unknown() if hasattr(value, "resolve_expression") else value
-        for field, _, value in values
-    }
-
-
-def update_changes(
-    options: TrackingOptions, values: list[Any], previous: dict[str, Any]
-) -> list[str]:
-    """Return the names of the fields an UPDATE's ``values`` change, sorted.
-
-    Values computed by the database (expressions such as ``F("n") + 1``) count as
-    changed.
-    """
-    return changed_fields(options, previous, {**previous, **_assigned(values)})
-
-
-def skip(
-    options: TrackingOptions,
-    instance: models.Model,
-    previous: dict[str, Any],
-    values: list[Any],
-) -> None:
-    """After a no-op UPDATE: remember the state and tell the receiver nothing is due."""
-    remember(instance, {**previous, **_assigned(values)})
-    for attribute in ("_change_reason", "_history_user"):
-        instance.__dict__.pop(attribute, None)
-    instance.__dict__[WRITTEN] = True
-
-
-class _Unknown:
-    """A value computed by the database (an expression): never equal to anything."""
-
-    def __eq__(self, other: object) -> bool:
-        return False
-
-    def __hash__(self) -> int:
-        return id(self)
-
-
 def update(
     options: TrackingOptions,
     instance: models.Model,
@@ -160,17 +119,85 @@ def update(
     using: str,
     pk_val: Any,
     values: list[Any],
-    changed: list[str],
+    record_noop: bool,
 ) -> list[Any] | None:
-    """``Model._do_update`` in one statement; returns the stored row or None."""
-    filtered = base_qs.filter(pk=pk_val)
-    query = filtered.query.chain(sql.UpdateQuery)
+    """``Model._do_update`` in one statement; returns the stored row or None.
+
+    The row as it was (``old``, locked) and as written (``live``) are compared in
+    the database: the changed fields are exact even for a stale or hand-built
+    instance, and a save that changes nothing records nothing.
+    """
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    query = base_qs.filter(pk=pk_val).query.chain(sql.UpdateQuery)
     query.add_update_fields(values)
     query.annotations = {}
     compiler = query.get_compiler(using)
     compiler.pre_sql_setup()
     write_sql, write_params = compiler.as_sql()
-    return _execute(options, instance, using, write_sql, write_params, ("~", changed))
+    opts = options.model._meta
+    pk: Any = opts.pk
+    table, pk_column = qn(opts.db_table), qn(pk.column)
+    where = f" WHERE {table}.{pk_column} = %s"
+    if not write_sql.endswith(where) or len(write_params) < 1:
+        raise ValueError(f"Unexpected UPDATE for {options.label}: {write_sql}")
+    columns = [qn(c) for c in options.columns]
+    olds = [qn(f"old_{i}") for i in range(len(columns))]
+    # The old row is read and locked by the UPDATE itself (FROM a FOR UPDATE
+    # subquery), so it is the version this UPDATE replaces, even under concurrency.
+    update_sql = (
+        f"{write_sql[: -len(where)]} FROM (SELECT {', '.join(columns)} FROM {table}"
+        f"{where} FOR UPDATE) AS o{where} RETURNING {table}.*, "
+        + ", ".join(f"o.{c} AS {old}" for c, old in zip(columns, olds, strict=True))
+    )
+    pk_param = write_params[-1]
+    meta = metadata(instance, consume=False)
+    meta_columns, meta_params = metadata_params(
+        options, {**meta, "history_type": "~"}, connection
+    )
+    pairs = dict(zip(columns, olds, strict=True))
+    by_name = sorted(zip((f.name for f in options.fields), columns, strict=True))
+    changes = ", ".join(
+        f"(%s::text, l.{pairs[c]} IS DISTINCT FROM l.{c})" for _, c in by_name
+    )
+    compared = [
+        qn(str(f.column))
+        for f in options.fields
+        if f.attname not in options.ignored_for_noop
+    ]
+    only_changes = ""
+    if not record_noop and compared:
+        old_row = ", ".join(f"l.{pairs[c]}" for c in compared)
+        new_row = ", ".join(f"l.{c}" for c in compared)
+        only_changes = f" WHERE ROW({old_row}) IS DISTINCT FROM ROW({new_row})"
+    history_table = qn(options.historical_model._meta.db_table)
+    target = ", ".join([*columns, *meta_columns, qn("history_changed_fields")])
+    live_columns = ", ".join(f"l.{c}" for c in columns)
+    statement = (
+        f"WITH live AS ({update_sql}), "
+        f"saved AS (INSERT INTO {history_table} ({target}) "
+        f"SELECT {live_columns}, {', '.join(['%s'] * len(meta_params))}, "
+        f"to_jsonb(ARRAY(SELECT v.n FROM (VALUES {changes}) AS v(n, d) WHERE v.d)) "
+        f"FROM live AS l{only_changes} RETURNING 1) "
+        f"SELECT {live_columns}, (SELECT count(*) FROM saved) FROM live AS l"
+    )
+    params = [
+        *write_params[:-1],
+        pk_param,
+        pk_param,
+        *meta_params,
+        *(name for name, _ in by_name),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None  # no such row: Django goes on to INSERT it
+    metadata(instance)  # the user and reason were used (or the save was a no-op)
+    stored = _convert(connection, list(options.fields), row[:-1])
+    remember(instance, dict(zip(options.attnames, stored, strict=True)))
+    instance.__dict__[WRITTEN] = True
+    return stored
 
 
 def forget(instance: models.Model) -> bool:
@@ -179,7 +206,10 @@ def forget(instance: models.Model) -> bool:
 
 
 def update_queryset(
-    options: TrackingOptions, queryset: Any, assignments: dict[str, Any]
+    options: TrackingOptions,
+    queryset: Any,
+    assignments: dict[str, Any],
+    changed: list[str],
 ) -> int | None:
     """``QuerySet.update()`` with its history in one statement; None if unsupported.
 
@@ -201,7 +231,6 @@ def update_queryset(
         write_sql, write_params = compiler.as_sql()
     except EmptyResultSet:  # e.g. filter(pk__in=[]): nothing can match
         return 0
-    changed = sorted(options.model._meta.get_field(name).name for name in assignments)
     head, meta_params = copy_sql(options, "live", "~", changed, metadata(), connection)
     pk_column = connection.ops.quote_name(options.model._meta.pk.column)  # type: ignore[union-attr,arg-type]
     statement = f"WITH live AS ({write_sql} RETURNING *) {head} ORDER BY {pk_column}"

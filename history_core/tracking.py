@@ -28,15 +28,14 @@ from django.utils.functional import cached_property
 
 from . import statement
 from .bulk import HistoryQuerySetMixin, batched_deletes
-from .capture import LOADED_ATTR, remember
+from .capture import LOADED_ATTR, loaded_values, remember
 from .options import TrackingOptions
 from .queries import HistoryDescriptor
 from .receivers import (
     fetch_before_delete,
-    is_noop,
-    previous_state,
     record_delete,
     record_save,
+    records_noop,
 )
 
 _ORIGINALS = "_history_originals"
@@ -81,15 +80,8 @@ def _single_statement_update(original: Any) -> Any:
         options = self._history_options_live
         if not values or not statement.active(options, using):
             return original(self, base_qs, using, pk_val, values, *rest)
-        previous = previous_state(options, self, using)
-        changed = (
-            statement.update_changes(options, values, previous) if previous else []
-        )
-        if previous is not None and is_noop(options, changed):
-            result = original(self, base_qs, using, pk_val, values, *rest)
-            statement.skip(options, self, previous, values)
-            return result
-        row = statement.update(options, self, base_qs, using, pk_val, values, changed)
+        noop = records_noop(options)
+        row = statement.update(options, self, base_qs, using, pk_val, values, noop)
         if len(rest) <= 2:  # Django 5.2 returns whether a row was updated
             return row is not None
         # Django 6.1 returns the rows of its returning_fields (rest[2]).
@@ -120,11 +112,22 @@ def _remembering_from_db(original: Any) -> Any:
 
 def _remembering_refresh(original: Any) -> Any:
     @functools.wraps(original)
-    def refresh_from_db(self: models.Model, *args: Any, **kwargs: Any) -> Any:
-        result = original(self, *args, **kwargs)
-        attnames = self._history_options_live.attnames  # type: ignore[attr-defined]
+    def refresh_from_db(
+        self: models.Model,
+        using: Any = None,
+        fields: Any = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        result = original(self, using, fields, *args, **kwargs)
+        options = self._history_options_live  # type: ignore[attr-defined]
         state = self.__dict__
-        remember(self, {a: state[a] for a in attnames if a in state})
+        refreshed = set(options.attnames)
+        if fields is not None:  # only these were read; other fields may hold edits
+            opts: Any = self._meta
+            refreshed &= {opts.get_field(name).attname for name in fields}
+        values = {a: state[a] for a in refreshed if a in state}
+        remember(self, {**(loaded_values(self) or {}), **values})
         return result
 
     return refresh_from_db

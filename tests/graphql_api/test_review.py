@@ -1,4 +1,4 @@
-"""Review findings in graphql_api: each test shows one bug (xfail until fixed)."""
+"""Review findings in graphql_api: each test pins a bug found and fixed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import base64
 import json
 from typing import Any
 
-import pytest
 from django.db import connection
 
 from tests.testapp.models import Sku
@@ -24,11 +23,6 @@ def _code(result: dict[str, Any]) -> Any:
     return result["errors"][0].get("extensions", {}).get("code")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the related version field (ProductVersion.category) returns Category "
-    "history to callers without catalog.view_category",
-)
 def test_related_versions_need_the_related_models_view_permission(
     make_client: Any, make_category: Any, make_product: Any
 ) -> None:
@@ -44,12 +38,6 @@ def test_related_versions_need_the_related_models_view_permission(
     assert all(e["node"]["category"] is None for e in leaked["edges"]), result
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="historyFeed: a foreign-key field (... on ProductVersion { category }) "
-    "fails with 'Unexpected error.' when the page also holds other models' versions "
-    "(batch.related_versions looks the field up on every model of the batch)",
-)
 def test_feed_resolves_related_versions_on_a_mixed_page(
     viewer: Any, make_category: Any, make_product: Any
 ) -> None:
@@ -62,11 +50,6 @@ def test_feed_resolves_related_versions_on_a_mixed_page(
     assert {"model": "catalog.Product", "category": {"name": "Tools"}} in nodes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="productsAsOf: a well-formed cursor holding a non-integer key fails with "
-    "'Unexpected error.' instead of BAD_USER_INPUT",
-)
 def test_as_of_cursor_with_a_key_of_the_wrong_type_is_bad_input(
     viewer: Any, make_product: Any
 ) -> None:
@@ -79,13 +62,6 @@ def test_as_of_cursor_with_a_key_of_the_wrong_type_is_bad_input(
     assert _code(result) == "BAD_USER_INPUT"
 
 
-@pytest.mark.xfail(
-    ON_SQLITE,
-    strict=True,
-    reason="SQLite: an aware timestamp near datetime.min (0001-01-01T00:00:00+01:00) "
-    "overflows converting to UTC and fails with 'Unexpected error.'; PostgreSQL "
-    "answers normally",
-)
 def test_extreme_timestamps_are_not_unexpected_errors(
     viewer: Any, make_product: Any
 ) -> None:
@@ -108,12 +84,6 @@ def test_extreme_timestamps_are_not_unexpected_errors(
         assert not result.get("errors") or _code(result) == "BAD_USER_INPUT", result
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    reason="PostgreSQL: an id containing NUL for a CharField primary key fails with "
-    "'Unexpected error.' (psycopg refuses NUL) instead of BAD_USER_INPUT",
-)
 def test_nul_in_a_string_id_is_bad_input(make_client: Any) -> None:
     Sku.objects.create(code="A1")
     client = make_client("view_sku", username="stock")

@@ -1,4 +1,4 @@
-"""Review findings in history_core: each test shows one bug (xfail until fixed)."""
+"""Review findings in history_core: each test pins a bug found and fixed."""
 
 from __future__ import annotations
 
@@ -18,12 +18,6 @@ ON_SQLITE = connection.vendor == "sqlite"
 ON_POSTGRES = connection.vendor == "postgresql"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="loading a deferred field (refresh_from_db(fields=...)) remembers the "
-    "unsaved in-memory values of every other field as 'loaded': the next save is a "
-    "no-op and its change is never recorded",
-)
 def test_loading_a_deferred_field_keeps_earlier_edits(make_product: Any) -> None:
     product = make_product(price=Decimal("1.00"), description="long text")
     loaded = Product.objects.defer("description").get(pk=product.pk)
@@ -36,11 +30,6 @@ def test_loading_a_deferred_field_keeps_earlier_edits(make_product: Any) -> None
     assert product.history.latest().price == Decimal("2.00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="refresh_from_db(fields=[...]) remembers unsaved values of the other fields "
-    "as loaded, so saving them records nothing",
-)
 def test_partial_refresh_keeps_unsaved_edits_of_other_fields(make_product: Any) -> None:
     product = make_product(name="Before")
     product.name = "After"
@@ -50,12 +39,6 @@ def test_partial_refresh_keeps_unsaved_edits_of_other_fields(make_product: Any) 
     assert product.history.latest().name == "After"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stale instance (row changed since it was loaded) saved unchanged is "
-    "taken for a no-op: the row is rewritten but no version is recorded, so the "
-    "latest version no longer matches the database",
-)
 def test_saving_a_stale_instance_records_the_rewrite(make_product: Any) -> None:
     product = make_product(price=Decimal("10.00"))
     mine = Product.objects.get(pk=product.pk)
@@ -67,11 +50,6 @@ def test_saving_a_stale_instance_records_the_rewrite(make_product: Any) -> None:
     assert product.history.latest().price == Decimal("10.00")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bulk_update() does not remember the saved values on the objects: setting "
-    "a field back and saving is taken for a no-op and not recorded",
-)
 def test_bulk_update_remembers_the_new_state(make_product: Any) -> None:
     product = Product.objects.get(pk=make_product(price=Decimal("10.00")).pk)
     product.price = Decimal("20.00")
@@ -82,13 +60,6 @@ def test_bulk_update_remembers_the_new_state(make_product: Any) -> None:
     assert versions(product, "price")[-1] == ("~", Decimal("10.00"))
 
 
-@pytest.mark.xfail(
-    ON_POSTGRES,
-    strict=True,
-    reason="PostgreSQL: saving an instance whose row was deleted meanwhile records the "
-    "re-created '+' version without _change_reason (consumed by the UPDATE that "
-    "matched no row); SQLite keeps it",
-)
 def test_recreating_save_keeps_the_change_reason(make_product: Any) -> None:
     product = make_product(price=Decimal("10.00"))
     Product.objects.filter(pk=product.pk).delete()
@@ -100,11 +71,6 @@ def test_recreating_save_keeps_the_change_reason(make_product: Any) -> None:
     assert latest.history_change_reason == "re-created"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="delete() of an instance whose row is already gone records a second '-' "
-    "version although nothing was deleted",
-)
 def test_deleting_an_already_deleted_row_records_nothing(make_product: Any) -> None:
     product = make_product()
     stale = Product.objects.get(pk=product.pk)
@@ -113,11 +79,6 @@ def test_deleting_an_already_deleted_row_records_nothing(make_product: Any) -> N
     assert [v[0] for v in versions(stale)] == ["+", "-"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="QuerySet.update() of excluded fields only records a '~' version whose "
-    "changed_fields names the excluded field (e.g. User.last_login on every update)",
-)
 def test_update_of_excluded_fields_records_no_version(db: Any) -> None:
     user_model = get_user_model()
     user = user_model.objects.create_user("zed", password="zed-pass-123")
@@ -127,12 +88,6 @@ def test_update_of_excluded_fields_records_no_version(db: Any) -> None:
     ]
 
 
-@pytest.mark.xfail(
-    ON_SQLITE,
-    strict=True,
-    reason="SQLite: as_of() of an aware instant near datetime.min (0001-01-01+01:00) "
-    "raises OverflowError converting to UTC; PostgreSQL answers DoesNotExist",
-)
 def test_as_of_an_instant_near_the_minimum(make_product: Any) -> None:
     product = make_product()
     early = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))
