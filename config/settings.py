@@ -124,3 +124,6 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SAMESITE = "Lax"
 
 HISTORY_CORE: dict[str, object] = {}
+
+# GraphiQL at /graphql/ in a browser; off by default in production (DEBUG off).
+GRAPHIQL_ENABLED = _env_bool("GRAPHIQL", DEBUG)

@@ -13,6 +13,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -22,9 +23,7 @@ from history_core.queries import ensure_aware
 from .errors import BadInput
 
 
-def object_pk(options: Any, raw: Any) -> Any:
-    """Convert a GraphQL ``ID`` into the tracked model's primary key value."""
-    pk_field = options.model._meta.pk
+def _pk_value(pk_field: Any, raw: Any, what: str) -> Any:
     try:
         value = pk_field.to_python(raw)
         if value is None or (isinstance(value, int) and not -(2**63) <= value < 2**63):
@@ -32,8 +31,18 @@ def object_pk(options: Any, raw: Any) -> Any:
         if isinstance(value, str) and "\x00" in value:
             raise ValidationError("NUL character")
     except (ValidationError, ValueError, TypeError, OverflowError):
-        raise BadInput(f"{raw!r} is not a valid {options.label} id.") from None
+        raise BadInput(f"{raw!r} is not a valid {what} id.") from None
     return value
+
+
+def object_pk(options: Any, raw: Any) -> Any:
+    """Convert a GraphQL ``ID`` into the tracked model's primary key value."""
+    return _pk_value(options.model._meta.pk, raw, options.label)
+
+
+def user_id(raw: Any) -> Any:
+    """Convert a GraphQL ``ID`` into a user's primary key value."""
+    return _pk_value(get_user_model()._meta.pk, raw, "user")
 
 
 def history_id(raw: Any) -> int:

@@ -50,7 +50,8 @@ def missing_revert_perms(user: Any, model: Any, restoring: bool) -> list[str]:
     """Return the permissions the user lacks to revert ``model`` (empty if none)."""
     if not user.is_authenticated:
         return ["authenticated user"]
-    needed = ["change", "add"] if restoring else ["change"]
+    # Reverting shows the version's content: reading the history is needed too.
+    needed = ["view", "change", "add"] if restoring else ["view", "change"]
     opts = model._meta
     return [
         f"{opts.app_label}.{action}_{opts.model_name}"

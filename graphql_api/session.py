@@ -143,7 +143,7 @@ def history_feed(
     for api in chosen:
         queryset = filtered(get_history_for_model(api.model), since, until, types)
         if user_id is not None:
-            queryset = queryset.filter(history_user_id=inputs.history_id(user_id))
+            queryset = queryset.filter(history_user_id=inputs.user_id(user_id))
         querysets.append((api.options.label, queryset))
     page = pages.feed(querysets, window)
     edges, page_info = edges_and_info(page, VersionEdge, _feed_cursor)

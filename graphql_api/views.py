@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.views.decorators.csrf import ensure_csrf_cookie
 from strawberry.django.views import GraphQLView
@@ -19,10 +20,14 @@ from .schema import get_schema
 
 
 @functools.cache
-def _view() -> Callable[..., HttpResponseBase]:
-    return ensure_csrf_cookie(GraphQLView.as_view(schema=get_schema()))
+def _view(graphiql: bool) -> Callable[..., HttpResponseBase]:
+    view = GraphQLView.as_view(
+        schema=get_schema(), graphql_ide="graphiql" if graphiql else None
+    )
+    return ensure_csrf_cookie(view)
 
 
 def graphql_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-    """Serve the GraphQL API and GraphiQL."""
-    return _view()(request, *args, **kwargs)
+    """Serve the GraphQL API, and GraphiQL when ``GRAPHIQL_ENABLED`` (default: DEBUG)."""
+    graphiql = bool(getattr(settings, "GRAPHIQL_ENABLED", settings.DEBUG))
+    return _view(graphiql)(request, *args, **kwargs)

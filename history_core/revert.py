@@ -9,6 +9,7 @@ holds a row lock on the live object; on any error nothing is written.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from .capture import equal
 from .context import context
 from .diff import ModelChange
 from .exceptions import RevertConflict, RevertError
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,9 +126,14 @@ def revert(
             )
             return RevertResult(target, new_record, changes, restored)
     except (IntegrityError, DatabaseError) as error:
+        # The database's own text may show other rows' values: log it, don't show it.
+        logger.info(
+            "revert of %s %s failed: %s", options.label, record.object_id, error
+        )
+        kind = "a uniqueness or relation" if isinstance(error, IntegrityError) else "a"
         raise RevertError(
             f"Reverting {options.label} {record.object_id} to version {record.history_id} "
-            f"violates a database constraint ({error}); nothing was written."
+            f"violates {kind} constraint of the database; nothing was written."
         ) from error
 
 

@@ -149,3 +149,12 @@ def test_unexpected_errors_are_masked(monkeypatch: Any, viewer: Any) -> None:
     result = viewer('{ productHistory(id: "1") { totalCount } }')
     assert result["errors"][0]["message"] == "Unexpected error."
     assert "secret" not in json.dumps(result)
+
+
+@pytest.mark.django_db
+def test_graphiql_is_off_when_disabled(settings: Any) -> None:
+    settings.GRAPHIQL_ENABLED = False
+    response = Client().get(GRAPHQL, HTTP_ACCEPT="text/html")
+    assert response.status_code == 404
+    api = Client().get(GRAPHQL, {"query": "{ me { username } }"})
+    assert api.json() == {"data": {"me": None}}

@@ -161,12 +161,26 @@ def test_revert_violating_a_constraint_raises_and_writes_nothing() -> None:
     document.save()
     Document.objects.create(title="Alpha")  # takes the old title
 
-    with pytest.raises(RevertError, match="violates a database constraint"):
+    with pytest.raises(
+        RevertError, match="violates a uniqueness or relation constraint"
+    ):
         document.history.earliest().revert()
 
     assert Document.objects.get(pk=document.pk).title == "Beta"
     assert document.history.count() == 2
     assert Document.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_revert_error_does_not_show_the_database_message() -> None:
+    document = Document.objects.create(title="Alpha")
+    document.title = "Beta"
+    document.save()
+    Document.objects.create(title="Alpha")
+    with pytest.raises(RevertError) as caught:
+        document.history.earliest().revert()
+    message = str(caught.value)
+    assert "Alpha" not in message and "testapp_document" not in message
 
 
 @pytest.mark.django_db
