@@ -19,6 +19,14 @@ from .options import TrackingOptions
 LOADED_ATTR = "_history_loaded"
 
 
+METADATA_FIELDS = (
+    "history_date",
+    "history_user_id",
+    "history_change_reason",
+    "history_context",
+)
+
+
 def metadata(
     instance: models.Model | None = None, consume: bool = True
 ) -> dict[str, Any]:
@@ -34,12 +42,8 @@ def metadata(
         take = instance.__dict__.pop if consume else instance.__dict__.get
         user = take("_history_user", None) or user
         reason = take("_change_reason", None) or reason
-    return {
-        "history_date": timezone.now(),
-        "history_user_id": getattr(user, "pk", None),
-        "history_change_reason": reason,
-        "history_context": ctx.meta,
-    }
+    values = (timezone.now(), getattr(user, "pk", None), reason, ctx.meta)
+    return dict(zip(METADATA_FIELDS, values, strict=True))
 
 
 def build_record(

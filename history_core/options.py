@@ -35,6 +35,7 @@ class TrackingOptions:
     diff_pairs: tuple[tuple[str, str], ...] = ()
     ignored_for_noop: frozenset[str] = frozenset()
     single_statement: bool = False
+    sql_cache: dict[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         excluded = set(self.excluded_fields)

@@ -22,7 +22,13 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connections, models
 from django.db.models import sql
 
-from .capture import copy_sql, metadata, metadata_params, remember
+from .capture import (
+    METADATA_FIELDS,
+    copy_sql,
+    metadata,
+    metadata_params,
+    remember,
+)
 from .options import TrackingOptions
 
 WRITTEN = "_history_written"
@@ -86,6 +92,11 @@ def _execute(
     return values
 
 
+def _plain(values: list[Any]) -> bool:
+    """Whether every value is a plain value (no expression compiled into the SQL)."""
+    return not any(hasattr(v, "resolve_expression") for v in values)
+
+
 def insert(
     options: TrackingOptions,
     instance: models.Model,
@@ -95,10 +106,24 @@ def insert(
     raw: bool,
 ) -> list[tuple[Any, ...]]:
     """``Model._do_insert`` in one statement; returns what Django expects."""
-    query = sql.InsertQuery(type(instance))
-    query.insert_values(fields, [instance], raw=raw)
-    compiler = query.get_compiler(using=using)
-    ((write_sql, write_params),) = compiler.as_sql()
+    connection = connections[using]
+    raws = [
+        getattr(instance, f.attname) if raw else f.pre_save(instance, True)
+        for f in fields
+    ]
+    key = ("insert", using, tuple(f.attname for f in fields))
+    write_sql = options.sql_cache.get(key)
+    if write_sql is not None and _plain(raws):
+        write_params = [
+            f.get_db_prep_save(v, connection) for f, v in zip(fields, raws, strict=True)
+        ]
+    else:
+        query = sql.InsertQuery(type(instance))
+        query.insert_values(fields, [instance], raw=True)  # values were pre-saved above
+        compiler = query.get_compiler(using=using)
+        ((write_sql, write_params),) = compiler.as_sql()
+        if _plain(raws) and write_sql.count("%s") == len(fields):
+            options.sql_cache[key] = write_sql  # reuse: only the parameters change
     values = _execute(options, instance, using, write_sql, write_params, ("+", []))
     assert values is not None  # an INSERT always returns its row
     return [returned(options, values, returning_fields)]
@@ -112,34 +137,20 @@ def returned(
     return tuple(by_attname[f.attname] for f in returning_fields or ())
 
 
-def update(
-    options: TrackingOptions,
-    instance: models.Model,
-    base_qs: Any,
-    using: str,
-    pk_val: Any,
-    values: list[Any],
-    record_noop: bool,
-) -> list[Any] | None:
-    """``Model._do_update`` in one statement; returns the stored row or None.
+def _update_statement(
+    options: TrackingOptions, connection: Any, write_sql: str, record_noop: bool
+) -> tuple[str, list[str]]:
+    """Wrap a compiled ``UPDATE ... WHERE pk = %s`` into the history statement.
 
-    The row as it was (``old``, locked) and as written (``live``) are compared in
-    the database: the changed fields are exact even for a stale or hand-built
-    instance, and a save that changes nothing records nothing.
+    Parameters: the UPDATE's SET values, the pk twice, the history metadata, then
+    the tracked field names (returned, in order).
     """
-    connection = connections[using]
     qn = connection.ops.quote_name
-    query = base_qs.filter(pk=pk_val).query.chain(sql.UpdateQuery)
-    query.add_update_fields(values)
-    query.annotations = {}
-    compiler = query.get_compiler(using)
-    compiler.pre_sql_setup()
-    write_sql, write_params = compiler.as_sql()
     opts = options.model._meta
     pk: Any = opts.pk
     table, pk_column = qn(opts.db_table), qn(pk.column)
     where = f" WHERE {table}.{pk_column} = %s"
-    if not write_sql.endswith(where) or len(write_params) < 1:
+    if not write_sql.endswith(where):
         raise ValueError(f"Unexpected UPDATE for {options.label}: {write_sql}")
     columns = [qn(c) for c in options.columns]
     olds = [qn(f"old_{i}") for i in range(len(columns))]
@@ -150,11 +161,11 @@ def update(
         f"{where} FOR UPDATE) AS o{where} RETURNING {table}.*, "
         + ", ".join(f"o.{c} AS {old}" for c, old in zip(columns, olds, strict=True))
     )
-    pk_param = write_params[-1]
-    meta = metadata(instance, consume=False)
-    meta_columns, meta_params = metadata_params(
-        options, {**meta, "history_type": "~"}, connection
-    )
+    historical = options.historical_model._meta
+    meta_columns = [  # in the order of metadata(), as update() passes them
+        qn(historical.get_field(name).column)
+        for name in (*METADATA_FIELDS, "history_type")
+    ]
     pairs = dict(zip(columns, olds, strict=True))
     by_name = sorted(zip((f.name for f in options.fields), columns, strict=True))
     changes = ", ".join(
@@ -176,18 +187,57 @@ def update(
     statement = (
         f"WITH live AS ({update_sql}), "
         f"saved AS (INSERT INTO {history_table} ({target}) "
-        f"SELECT {live_columns}, {', '.join(['%s'] * len(meta_params))}, "
+        f"SELECT {live_columns}, {', '.join(['%s'] * len(meta_columns))}, "
         f"to_jsonb(ARRAY(SELECT v.n FROM (VALUES {changes}) AS v(n, d) WHERE v.d)) "
         f"FROM live AS l{only_changes} RETURNING 1) "
         f"SELECT {live_columns}, (SELECT count(*) FROM saved) FROM live AS l"
     )
-    params = [
-        *write_params[:-1],
-        pk_param,
-        pk_param,
-        *meta_params,
-        *(name for name, _ in by_name),
-    ]
+    return statement, [name for name, _ in by_name]
+
+
+def update(
+    options: TrackingOptions,
+    instance: models.Model,
+    base_qs: Any,
+    using: str,
+    pk_val: Any,
+    values: list[Any],
+    record_noop: bool,
+) -> list[Any] | None:
+    """``Model._do_update`` in one statement; returns the stored row or None.
+
+    The row as it was (``old``, locked) and as written (``live``) are compared in
+    the database: the changed fields are exact even for a stale or hand-built
+    instance, and a save that changes nothing records nothing.
+    """
+    connection = connections[using]
+    pk: Any = options.model._meta.pk
+    key = ("update", using, tuple(f.attname for f, _, _ in values), record_noop)
+    cached = options.sql_cache.get(key)
+    assigned = [v for _, _, v in values]
+    if cached is not None and _plain(assigned):
+        statement, names = cached
+        set_params = [
+            f.get_db_prep_save(v, connection)
+            for (f, _, _), v in zip(values, assigned, strict=True)
+        ]
+        pk_param = pk.get_db_prep_value(pk_val, connection)
+    else:
+        query = base_qs.filter(pk=pk_val).query.chain(sql.UpdateQuery)
+        query.add_update_fields(values)
+        query.annotations = {}
+        compiler = query.get_compiler(using)
+        compiler.pre_sql_setup()
+        write_sql, write_params = compiler.as_sql()
+        statement, names = _update_statement(
+            options, connection, write_sql, record_noop
+        )
+        set_params, pk_param = write_params[:-1], write_params[-1]
+        if _plain(assigned) and write_sql.count("%s") == len(values) + 1:
+            options.sql_cache[key] = (statement, names)  # only parameters change
+    meta = metadata(instance, consume=False)
+    _, meta_params = metadata_params(options, {**meta, "history_type": "~"}, connection)
+    params = [*set_params, pk_param, pk_param, *meta_params, *names]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         row = cursor.fetchone()
