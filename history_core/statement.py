@@ -212,7 +212,9 @@ def update(
     """
     connection = connections[using]
     pk: Any = options.model._meta.pk
-    key = ("update", using, tuple(f.attname for f, _, _ in values), record_noop)
+    # Django writes None as a literal NULL: the SQL depends on which values are None.
+    shape = tuple((f.attname, v is None) for f, _, v in values)
+    key = ("update", using, shape, record_noop)
     cached = options.sql_cache.get(key)
     assigned = [v for _, _, v in values]
     if cached is not None and _plain(assigned):
@@ -220,6 +222,7 @@ def update(
         set_params = [
             f.get_db_prep_save(v, connection)
             for (f, _, _), v in zip(values, assigned, strict=True)
+            if v is not None
         ]
         pk_param = pk.get_db_prep_value(pk_val, connection)
     else:
@@ -233,7 +236,8 @@ def update(
             options, connection, write_sql, record_noop
         )
         set_params, pk_param = write_params[:-1], write_params[-1]
-        if _plain(assigned) and write_sql.count("%s") == len(values) + 1:
+        placeholders = sum(v is not None for v in assigned) + 1
+        if _plain(assigned) and write_sql.count("%s") == placeholders:
             options.sql_cache[key] = (statement, names)  # only parameters change
     meta = metadata(instance, consume=False)
     _, meta_params = metadata_params(options, {**meta, "history_type": "~"}, connection)

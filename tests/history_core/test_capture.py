@@ -307,3 +307,21 @@ def test_saving_an_expression_records_the_stored_value() -> None:
     product.refresh_from_db()
     product.save()  # unchanged after the reload: nothing recorded
     assert product.history.count() == 2
+
+
+@pytest.mark.django_db
+def test_saves_alternating_null_and_values_record_each_state(
+    make_category: Any,
+) -> None:
+    category = make_category()
+    product = Product.objects.create(name="Lamp", price="1.00")
+    for value in (category, None, category, None):
+        product.category = value
+        product.save()
+    assert [r.category_id for r in product.history.order_by("history_id")] == [
+        None,
+        category.pk,
+        None,
+        category.pk,
+        None,
+    ]
