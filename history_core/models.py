@@ -96,11 +96,9 @@ class HistoricalRecordBase(models.Model):
         """
         options = self._history_options
         values = self.__dict__
-        instance = options.model(**{a: values[a] for a in options.attnames})
-        instance._state.adding = False
-        instance._state.db = self._state.db
-        instance._history = self  # type: ignore[attr-defined]
-        return instance
+        return options.build_instance(
+            [values[a] for a in options.attnames], self._state.db
+        )
 
     def _siblings(self) -> Any:
         manager = type(self)._default_manager.db_manager(self._state.db)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ class TrackingOptions:
     diff_pairs: tuple[tuple[str, str], ...] = ()
     ignored_for_noop: frozenset[str] = frozenset()
     single_statement: bool = False
+    positional: bool = False
     sql_cache: dict[Any, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -44,10 +46,25 @@ class TrackingOptions:
         )
         self.attnames = tuple(f.attname for f in self.fields)
         self.columns = tuple(str(f.column) for f in self.fields)
+        self.positional = self.fields == tuple(self.model._meta.concrete_fields)
         self.diff_pairs = tuple(sorted((f.name, f.attname) for f in self.fields))
         self.ignored_for_noop = frozenset(
             f.attname for f in self.fields if getattr(f, "auto_now", False)
         )
+
+    def build_instance(self, values: Sequence[Any], db: str | None) -> Any:
+        """Return an unsaved tracked-model instance from values in ``attnames`` order.
+
+        Not marked as loaded from the database: saving it (a revert by hand) compares
+        against the latest version, as for any instance built by hand.
+        """
+        if self.positional:
+            instance = self.model(*values)
+        else:  # excluded fields take the model's defaults
+            instance = self.model(**dict(zip(self.attnames, values, strict=True)))
+        instance._state.adding = False
+        instance._state.db = db
+        return instance
 
     @property
     def label(self) -> str:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import models
+from django.db import connections, models
 from django.db.models.functions import RowNumber
-from django.db.models.query import ModelIterable
+from django.db.models.query import ValuesListIterable
 from django.utils import timezone
 
 from .exceptions import ImmutableHistoryError, NaiveTimestampError
@@ -44,12 +44,18 @@ def ensure_aware(ts: datetime) -> datetime:
     return ts
 
 
-class InstanceIterable(ModelIterable):
-    """Yields the tracked object as it was in each record, instead of the record."""
+class InstanceIterable(ValuesListIterable):
+    """Yields the tracked object as it was in each record, instead of the record.
+
+    Reads only the tracked columns and builds each instance once (no historical
+    record, no decoding of the metadata columns).
+    """
 
     def __iter__(self) -> Any:
-        for record in super().__iter__():
-            yield record.instance
+        queryset = self.queryset
+        options = queryset.model._history_options  # type: ignore[attr-defined]
+        for row in super().__iter__():
+            yield options.build_instance(row, queryset.db)
 
 
 class HistoryQuerySet(models.QuerySet[Any]):
@@ -107,8 +113,16 @@ class HistoryQuerySet(models.QuerySet[Any]):
         ts = ensure_aware(ts)
         if self._object_pk is None:
             return self.records_as_of(ts).as_instances()
-        record = self.record_as_of(ts)
-        return record.instance
+        options = self._options()
+        row = (  # only what is needed: no historical record is built
+            self.filter(history_date__lte=ts)
+            .order_by(*NEWEST_FIRST)
+            .values_list("history_type", "history_date", *options.attnames)
+            .first()
+        )
+        self._check_in_force(ts, row and row[0], row and row[1])
+        assert row is not None  # _check_in_force raised otherwise
+        return options.build_instance(row[2:], self.db)
 
     def record_as_of(self, ts: datetime) -> Any:
         """Return the record in force at ``ts`` for the bound object.
@@ -117,19 +131,24 @@ class HistoryQuerySet(models.QuerySet[Any]):
             DoesNotExist: before the object's creation or after its deletion.
         """
         ts = ensure_aware(ts)
-        options = self._options()
-        model = options.model
         record = self.filter(history_date__lte=ts).order_by(*NEWEST_FIRST).first()
-        if record is None:
-            raise model.DoesNotExist(
+        self._check_in_force(
+            ts, record and record.history_type, record and record.history_date
+        )
+        return record
+
+    def _check_in_force(self, ts: datetime, history_type: Any, date: Any) -> None:
+        """Raise ``DoesNotExist`` unless a version of type ``history_type`` was in force."""
+        options = self._options()
+        if history_type is None:
+            raise options.model.DoesNotExist(
                 f"{options.label} {self._object_pk} did not exist yet at {ts.isoformat()}."
             )
-        if record.history_type == "-":
-            raise model.DoesNotExist(
+        if history_type == "-":
+            raise options.model.DoesNotExist(
                 f"{options.label} {self._object_pk} had been deleted at "
-                f"{record.history_date.isoformat()}, before {ts.isoformat()}."
+                f"{date.isoformat()}, before {ts.isoformat()}."
             )
-        return record
 
     def records_as_of(self, ts: datetime) -> HistoryQuerySet:
         """Return the records in force at ``ts``, one per object, deleted ones dropped."""
@@ -141,9 +160,15 @@ class HistoryQuerySet(models.QuerySet[Any]):
         every = self.model._default_manager.db_manager(self.db).all()
         if self._object_pk is not None:
             every = every.filter(**{pk: self._object_pk})
+        in_range = every.filter(history_date__lte=ts)
+        if connections[self.db].vendor == "postgresql":
+            # DISTINCT ON walks the (object, date, id) index backwards: the first row
+            # of each object is its newest version at ts.
+            newest = in_range.order_by(f"-{pk}", *NEWEST_FIRST).distinct(pk)
+            latest = newest.values("history_id")
+            return self.filter(history_id__in=latest).exclude(history_type="-")
         ranked = (
-            every.filter(history_date__lte=ts)
-            .annotate(
+            in_range.annotate(
                 _rank=models.Window(
                     RowNumber(),
                     partition_by=[models.F(pk)],
@@ -160,9 +185,9 @@ class HistoryQuerySet(models.QuerySet[Any]):
 
     def as_instances(self) -> HistoryQuerySet:
         """Iterate over tracked-model instances (as they were) instead of records."""
-        clone = self._chain()  # type: ignore[attr-defined]
+        clone: Any = self.values_list(*self._options().attnames)
         clone._iterable_class = InstanceIterable
-        return clone
+        return clone  # type: ignore[no-any-return]
 
 
 class HistoryManager(models.Manager.from_queryset(HistoryQuerySet)):  # type: ignore[misc]
