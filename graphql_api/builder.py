@@ -114,6 +114,18 @@ def _scalar(model_field: Any) -> Any:
     return graphql_type | None if model_field.null else graphql_type
 
 
+@dataclass
+class Column:
+    """A field read straight from an attribute (no resolver call per value)."""
+
+    graphql_type: Any
+    field: Any
+
+
+def _column(graphql_type: Any, description: str, name: str | None = None) -> Column:
+    return Column(graphql_type, strawberry.field(name=name, description=description))
+
+
 def _data_fields(
     api: ModelApi, apis: dict[Any, ModelApi], with_versions: bool
 ) -> dict[str, Any]:
@@ -122,14 +134,14 @@ def _data_fields(
     for model_field in api.options.fields:
         label = model_field.verbose_name
         if model_field.primary_key:
-            result["id"] = strawberry.field(
-                resolver=_getter(model_field.attname, strawberry.ID, str),
-                description=f"The {api.type_name}'s id.",
+            result[model_field.attname] = _column(
+                strawberry.ID, f"The {api.type_name}'s id.", name="id"
             )
         elif model_field.is_relation:
-            result[f"{model_field.name}_id"] = strawberry.field(
-                resolver=_getter(model_field.attname, strawberry.ID | None, str),
-                description=f"Id of the related {label}.",
+            result[model_field.attname] = _column(
+                strawberry.ID | None,
+                f"Id of the related {label}.",
+                name=camel(f"{model_field.name}_id"),
             )
             target = apis.get(model_field.related_model)
             if with_versions and target is not None:
@@ -139,9 +151,10 @@ def _data_fields(
                     "(null without permission to read its history).",
                 )
         else:
-            result[model_field.name] = strawberry.field(
-                resolver=_getter(model_field.attname, _scalar(model_field)),
-                description=str(model_field.help_text or f"{label}".capitalize() + "."),
+            result[model_field.attname] = _column(
+                _scalar(model_field),
+                str(model_field.help_text or f"{label}".capitalize() + "."),
+                name=camel(model_field.name),
             )
     return result
 
@@ -173,28 +186,25 @@ def _history_fields(api: ModelApi) -> dict[str, Any]:
 
     label = api.options.label
     return {
-        "history_id": strawberry.field(
-            resolver=_getter("history_id", strawberry.ID, str)
+        "history_id": _column(strawberry.ID, "The version's own id."),
+        "history_date": _column(
+            datetime.datetime, "When the change happened (UTC, microseconds)."
         ),
-        "history_date": strawberry.field(
-            resolver=_getter("history_date", datetime.datetime)
-        ),
-        "history_type": strawberry.field(
-            resolver=_getter("history_type", HistoryType, HistoryType)
-        ),
+        "history_type": _column(HistoryType, "Created, updated or deleted."),
         "history_user": strawberry.field(resolver=history_user),
-        "history_change_reason": strawberry.field(
-            resolver=_getter("history_change_reason", str | None)
+        "history_change_reason": _column(str | None, "Why, if given."),
+        "history_context": _column(
+            JSON,
+            "How: request method and path, command, correlation id, revert source.",
         ),
-        "history_context": strawberry.field(resolver=_getter("history_context", JSON)),
-        "changed_fields": strawberry.field(
-            resolver=_getter("history_changed_fields", list[str])
+        "history_changed_fields": _column(
+            list[str],
+            "Names of the fields changed against the previous version.",
+            name="changedFields",
         ),
         "changes": strawberry.field(resolver=changes),
         "model": strawberry.field(resolver=_resolver(lambda: label, str)),
-        "object_id": strawberry.field(
-            resolver=_getter("object_id", strawberry.ID, str)
-        ),
+        "object_id": _column(strawberry.ID, "The tracked object's id."),
         "prev_version": strawberry.field(
             resolver=_resolver(prev_version, version | None),
             description="The version just before this one (ties broken by historyId).",
@@ -212,14 +222,25 @@ def _describe(fields: dict[str, Any], base: Any) -> dict[str, Any]:
         f.python_name: f.description for f in base.__strawberry_definition__.fields
     }
     for name, value in fields.items():
-        if value.description is None and name in described:
-            value.description = described[name]
+        target = value.field if isinstance(value, Column) else value
+        if target.description is None and name in described:
+            target.description = described[name]
     return fields
 
 
+def _graphql_name(key: str, value: Any) -> str:
+    target = value.field if isinstance(value, Column) else value
+    return str(target.graphql_name or camel(key))
+
+
 def _make_type(cls: Any, fields: dict[str, Any], name: str, description: str) -> Any:
+    annotations = {}
     for attribute, value in fields.items():
+        if isinstance(value, Column):
+            annotations[attribute] = value.graphql_type
+            value = value.field
         setattr(cls, attribute, value)
+    cls.__annotations__ = annotations
     return strawberry.type(cls, name=name, description=description)
 
 
@@ -276,7 +297,7 @@ def declare(registered: list[TrackingOptions]) -> dict[Any, ModelApi]:
 def build(api: ModelApi, apis: dict[Any, ModelApi]) -> None:
     """Phase 2: fill in and decorate every type of one model."""
     data = _data_fields(api, apis, with_versions=True)
-    api.field_names = [camel(name) for name in data]
+    api.field_names = [_graphql_name(key, value) for key, value in data.items()]
     version_fields = _describe({**data, **_history_fields(api)}, Version)
     label = api.options.label
     _make_type(

@@ -80,8 +80,9 @@ class Version:
     history_context: JSON = strawberry.field(
         description="How: request method and path, command, correlation id, revert source."
     )
-    changed_fields: list[str] = strawberry.field(
-        description="Names of the fields changed against the previous version."
+    history_changed_fields: list[str] = strawberry.field(
+        name="changedFields",
+        description="Names of the fields changed against the previous version.",
     )
     changes: list[FieldChange] = strawberry.field(
         description="Old and new value of each field changed against the previous version."
