@@ -163,6 +163,15 @@ def test_prune_before_deletes_only_older_versions(products: Any, clock: Clock) -
 
 
 @pytest.mark.django_db
+def test_prune_before_keeps_the_version_in_force(products: Any, clock: Clock) -> None:
+    quiet = products(1, price="7.00")[0]  # created at START, never changed since
+    clock.tick(3600 * 24)
+    run("prune_history", "--before", clock.tick(60).isoformat())
+    assert versions(quiet, "price") == [("+", Decimal("7.00"))]
+    assert quiet.history.as_of(clock.now).price == Decimal("7.00")
+
+
+@pytest.mark.django_db
 def test_prune_keep_last_keeps_the_newest_versions_of_each_object(
     products: Any, clock: Clock, make_category: Any
 ) -> None:

@@ -3,7 +3,8 @@
 ``--before`` selects versions recorded strictly before an instant; ``--keep-last N``
 selects every version of an object except its newest N (ties on ``history_date``
 broken by ``history_id``, as everywhere). Given both, only versions matching both are
-deleted. Without any criterion nothing is deleted. Records are removed with one
+deleted. Each object's newest version is always kept, so ``as_of`` still answers
+for objects not changed since the cut-off. Without any criterion nothing is deleted. Records are removed with one
 set-based ``DELETE`` per model: historical rows refuse per-instance ``delete()``.
 """
 
@@ -53,10 +54,9 @@ def prunable(
     records = tracking.historical_model._base_manager.db_manager(using).all()
     if before is not None:
         records = records.filter(history_date__lt=before)
-    if keep_last is not None:
-        older = _older_than_newest(tracking, using, keep_last)
-        records = records.filter(history_id__in=older)
-    return records
+    # The newest version of each object is the state in force now: never pruned.
+    older = _older_than_newest(tracking, using, keep_last or 1)
+    return records.filter(history_id__in=older)
 
 
 def _older_than_newest(tracking: TrackingOptions, using: str, keep: int) -> Any:
