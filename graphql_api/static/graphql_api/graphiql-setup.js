@@ -4,12 +4,20 @@
   "use strict";
   var endpoint = window.location.origin + window.location.pathname;
   var starter = [
-    "# Log in first: mutation { login(username: \"editor\", password: \"demo-pass-123\") { __typename } }",
+    "# Log in first (the demo's users: editor / auditor, password demo-pass-123):",
+    "#   mutation { login(username: \"editor\", password: \"demo-pass-123\") { __typename } }",
     "query Timeline {",
     "  productHistory(id: \"1\", first: 5) {",
     "    totalCount",
-    "    edges { node { historyId historyDate historyType price historyUser { username } changes { field old new } } }",
     "    pageInfo { hasNextPage endCursor }",
+    "    edges {",
+    "      node {",
+    "        historyId historyDate historyType price",
+    "        historyUser { username }",
+    "        historyChangeReason",
+    "        changes { field old new }",
+    "      }",
+    "    }",
     "  }",
     "}",
   ].join("\n");
