@@ -194,3 +194,19 @@ def pk_chunks(
     for start in range(0, len(pks), size):
         chunk = list(pks[start : start + size])
         yield chunk, f"{column} IN ({', '.join(['%s'] * len(chunk))})"
+
+
+def from_db_row(
+    connection: Any, fields: Sequence[Any], row: Sequence[Any]
+) -> list[Any]:
+    """Convert a raw database row into Python values of ``fields`` (as the ORM does)."""
+    converted = []
+    for field, value in zip(fields, row, strict=True):
+        col = field.get_col(field.model._meta.db_table)
+        for converter in [
+            *connection.ops.get_db_converters(col),
+            *field.get_db_converters(connection),
+        ]:
+            value = converter(value, col, connection)
+        converted.append(value)
+    return converted

@@ -21,6 +21,7 @@ from django.db.models.functions import RowNumber
 from django.db.models.query import ValuesListIterable
 from django.utils import timezone
 
+from .capture import from_db_row
 from .exceptions import ImmutableHistoryError, NaiveTimestampError
 
 NEWEST_FIRST = ("-history_date", "-history_id")
@@ -42,6 +43,57 @@ def ensure_aware(ts: datetime) -> datetime:
         # before (or after) every change, so the nearest representable one answers.
         return (datetime.min if ts.year == 1 else datetime.max).replace(tzinfo=UTC)
     return ts
+
+
+def check_in_force(options: Any, pk: Any, ts: datetime, found: Any) -> None:
+    """Raise ``DoesNotExist`` unless ``found`` (type, date, ...) was in force at ts."""
+    if found is None:
+        raise options.model.DoesNotExist(
+            f"{options.label} {pk} did not exist yet at {ts.isoformat()}."
+        )
+    if found[0] == "-":
+        raise options.model.DoesNotExist(
+            f"{options.label} {pk} had been deleted at {found[1].isoformat()}, "
+            f"before {ts.isoformat()}."
+        )
+
+
+def object_as_of(options: Any, using: str, pk: Any, ts: datetime) -> Any:
+    """``obj.history.as_of(ts)`` without a queryset: one cached SQL statement.
+
+    Reads only the version type, date and tracked columns of the newest version at
+    or before ``ts`` through the ``(object id, history_date, history_id)`` index.
+    """
+    ts = ensure_aware(ts)
+    connection = connections[using]
+    historical = options.historical_model._meta
+    key = ("as_of", using)
+    sql = options.sql_cache.get(key)
+    if sql is None:
+        qn = connection.ops.quote_name
+        columns = ", ".join(
+            qn(c) for c in ("history_type", "history_date", *options.columns)
+        )
+        # Identifiers come from model metadata and are quoted; values are parameters.
+        table, column = qn(historical.db_table), qn(str(options.model._meta.pk.column))
+        where = f"{column} = %s AND history_date <= %s"
+        order = "ORDER BY history_date DESC, history_id DESC LIMIT 1"
+        sql = f"SELECT {columns} FROM {table} WHERE {where} {order}"  # noqa: S608
+        options.sql_cache[key] = sql
+    date_field = historical.get_field("history_date")
+    pk_field = historical.get_field(options.model._meta.pk.name)
+    params = [
+        pk_field.get_db_prep_value(pk, connection),
+        date_field.get_db_prep_value(ts, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    fields = [historical.get_field("history_type"), date_field, *options.fields]
+    found = from_db_row(connection, fields, row) if row is not None else None
+    check_in_force(options, pk, ts, found)
+    assert found is not None  # check_in_force raised otherwise
+    return options.build_instance(found[2:], using)
 
 
 class InstanceIterable(ValuesListIterable):
@@ -120,8 +172,8 @@ class HistoryQuerySet(models.QuerySet[Any]):
             .values_list("history_type", "history_date", *options.attnames)
             .first()
         )
-        self._check_in_force(ts, row and row[0], row and row[1])
-        assert row is not None  # _check_in_force raised otherwise
+        check_in_force(options, self._object_pk, ts, row)
+        assert row is not None  # check_in_force raised otherwise
         return options.build_instance(row[2:], self.db)
 
     def record_as_of(self, ts: datetime) -> Any:
@@ -132,23 +184,9 @@ class HistoryQuerySet(models.QuerySet[Any]):
         """
         ts = ensure_aware(ts)
         record = self.filter(history_date__lte=ts).order_by(*NEWEST_FIRST).first()
-        self._check_in_force(
-            ts, record and record.history_type, record and record.history_date
-        )
+        found = (record.history_type, record.history_date) if record else None
+        check_in_force(self._options(), self._object_pk, ts, found)
         return record
-
-    def _check_in_force(self, ts: datetime, history_type: Any, date: Any) -> None:
-        """Raise ``DoesNotExist`` unless a version of type ``history_type`` was in force."""
-        options = self._options()
-        if history_type is None:
-            raise options.model.DoesNotExist(
-                f"{options.label} {self._object_pk} did not exist yet at {ts.isoformat()}."
-            )
-        if history_type == "-":
-            raise options.model.DoesNotExist(
-                f"{options.label} {self._object_pk} had been deleted at "
-                f"{date.isoformat()}, before {ts.isoformat()}."
-            )
 
     def records_as_of(self, ts: datetime) -> HistoryQuerySet:
         """Return the records in force at ``ts``, one per object, deleted ones dropped."""
@@ -194,6 +232,12 @@ class HistoryManager(models.Manager.from_queryset(HistoryQuerySet)):  # type: ig
     """Manager of historical records; bound to one object through ``obj.history``."""
 
     object_pk: Any = None
+
+    def as_of(self, ts: datetime) -> Any:
+        """The object as it was at ``ts`` (bound), or every object (unbound)."""
+        if self.object_pk is None:
+            return self.get_queryset().as_of(ts)
+        return object_as_of(self.model._history_options, self.db, self.object_pk, ts)
 
     def get_queryset(self) -> HistoryQuerySet:
         qs = super().get_queryset()

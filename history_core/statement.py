@@ -25,6 +25,7 @@ from django.db.models import sql
 from .capture import (
     METADATA_FIELDS,
     copy_sql,
+    from_db_row,
     metadata,
     metadata_params,
     remember,
@@ -51,19 +52,6 @@ def active(options: TrackingOptions, using: str) -> bool:
     return options.single_statement and connections[using].vendor == "postgresql"
 
 
-def _convert(connection: Any, fields: list[Any], row: tuple[Any, ...]) -> list[Any]:
-    converted = []
-    for field, value in zip(fields, row, strict=True):
-        col = field.get_col(field.model._meta.db_table)
-        for converter in [
-            *connection.ops.get_db_converters(col),
-            *field.get_db_converters(connection),
-        ]:
-            value = converter(value, col, connection)
-        converted.append(value)
-    return converted
-
-
 def _execute(
     options: TrackingOptions,
     instance: models.Model,
@@ -86,7 +74,7 @@ def _execute(
         row = cursor.fetchone()
     if row is None:
         return None
-    values = _convert(connection, list(options.fields), row)
+    values = from_db_row(connection, options.fields, row)
     remember(instance, dict(zip(options.attnames, values, strict=True)))
     instance.__dict__[WRITTEN] = True
     return values
@@ -248,7 +236,7 @@ def update(
     if row is None:
         return None  # no such row: Django goes on to INSERT it
     metadata(instance)  # the user and reason were used (or the save was a no-op)
-    stored = _convert(connection, list(options.fields), row[:-1])
+    stored = from_db_row(connection, options.fields, row[:-1])
     remember(instance, dict(zip(options.attnames, stored, strict=True)))
     instance.__dict__[WRITTEN] = True
     return stored

@@ -16,7 +16,7 @@ from history_core import (
     NaiveTimestampError,
     get_history_for_model,
 )
-from tests.testapp.models import Document
+from tests.testapp.models import Document, Sku
 
 from .helpers import Clock
 
@@ -289,3 +289,18 @@ def test_history_cannot_be_rewritten_in_bulk(make_product: Any) -> None:
     with pytest.raises(ImmutableHistoryError):
         Product.history.all().delete()
     assert Product.history.get().price == Decimal("10.00")
+
+
+@pytest.mark.django_db
+def test_as_of_of_an_object_with_a_string_key_and_equal_timestamps(
+    monkeypatch: Any,
+) -> None:
+    clock = Clock()
+    monkeypatch.setattr("history_core.capture.timezone.now", clock)
+    sku = Sku.objects.create(code="AB-1", stock=1)
+    sku.stock = 2
+    sku.save()  # same instant: the later history_id wins
+    assert sku.history.as_of(clock.now).stock == 2
+    assert Sku.history.for_object("AB-1").as_of(clock.now).stock == 2
+    with pytest.raises(Sku.DoesNotExist, match="did not exist yet"):
+        sku.history.as_of(clock.now - timedelta(microseconds=1))
