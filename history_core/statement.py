@@ -8,7 +8,11 @@ statement::
     RETURNING ...
 
 One statement is one transaction in autocommit mode (no BEGIN/COMMIT round trips, a
-single commit), and the snapshot is exactly the row the database stored. Other
+single commit), and the snapshot is exactly the row the database stored. An UPDATE
+also reads and locks the row it replaces (``FROM (SELECT ... FOR UPDATE)``) and
+compares old and new in the database, so ``history_changed_fields`` and no-op
+detection are exact even for stale instances and concurrent writers. The SQL is kept
+per model and set of columns; a save prepares only its parameters. Other
 databases, and models this cannot serve (multi-table inheritance,
 ``select_on_save``, excluded database-computed fields), use the signal path inside
 ``transaction.atomic`` (see ``tracking``); the results are the same.
