@@ -17,6 +17,36 @@ class HistoryCoreConfig(AppConfig):
         from . import checks  # noqa: F401 - registers the system checks
 
         _record_command_names()
+        _capture_on_delete_updates()
+
+
+def _capture_on_delete_updates() -> None:
+    """Route Django's on_delete field updates of tracked rows through update().
+
+    ``SET_NULL`` hands the collector a lazy queryset, which it updates with
+    ``QuerySet.update()`` (captured). ``SET_DEFAULT`` and ``SET(...)`` hand it rows
+    already fetched, which it would update with a raw ``UPDATE``; for tracked models
+    those rows are turned back into a queryset of their keys, so the update is
+    captured too.
+    """
+    from django.db.models import QuerySet
+    from django.db.models.deletion import Collector
+
+    original = Collector.add_field_update
+    if getattr(original, "_history_core", False):
+        return
+
+    @functools.wraps(original)
+    def add_field_update(self: Collector, field: Any, value: Any, objs: Any) -> Any:
+        model = field.model
+        fetched = not isinstance(objs, QuerySet) or objs._result_cache is not None
+        if fetched and getattr(model, "_history_options_live", None) and objs:
+            manager = model._base_manager.db_manager(self.using)
+            objs = manager.filter(pk__in=[obj.pk for obj in objs])
+        return original(self, field, value, objs)
+
+    add_field_update._history_core = True  # type: ignore[attr-defined]
+    Collector.add_field_update = add_field_update  # type: ignore[method-assign]
 
 
 def _record_command_names() -> None:

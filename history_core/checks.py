@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.db import models
 
 from .registry import _registry
 
@@ -19,7 +18,6 @@ RESERVED = {
     "history_context",
     "history_changed_fields",
 }
-UNCAPTURED_ON_DELETE = {models.SET_NULL, models.SET_DEFAULT}
 
 
 @checks.register()
@@ -66,25 +64,4 @@ def check_tracked_models(
                     id="history_core.E004",
                 )
             )
-        errors.extend(_check_on_delete(model, options))
     return errors
-
-
-def _check_on_delete(model: Any, options: Any) -> list[checks.CheckMessage]:
-    warnings: list[checks.CheckMessage] = []
-    for field in options.fields:
-        on_delete: Any = getattr(field.remote_field, "on_delete", None)
-        if on_delete in UNCAPTURED_ON_DELETE or getattr(
-            on_delete, "lazy_sub_objs", False
-        ):
-            warnings.append(
-                checks.Warning(
-                    f"{options.label}.{field.name} uses on_delete={on_delete.__name__}: Django "
-                    "applies it with a raw UPDATE that no signal sees, so that change is not "
-                    "recorded in history.",
-                    hint="Use PROTECT or CASCADE, or record the change by saving the objects.",
-                    obj=model,
-                    id="history_core.W001",
-                )
-            )
-    return warnings

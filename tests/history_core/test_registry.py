@@ -161,16 +161,6 @@ def test_check_e004_excluded_primary_key(throwaway: Any) -> None:
     assert "primary key cannot be excluded" in _errors(Gadget)["history_core.E004"]
 
 
-def test_check_w001_on_delete_set_null(throwaway: Any) -> None:
-    Gadget = throwaway(
-        "Gadget",
-        owner=models.ForeignKey(Untracked, null=True, on_delete=models.SET_NULL),
-    )
-    register(Gadget, app="testapp")
-
-    assert "on_delete=SET_NULL" in _errors(Gadget)["history_core.W001"]
-
-
 def test_check_e001_requires_use_tz(settings: Any) -> None:
     settings.USE_TZ = False
     ids = [m.id for m in check_tracked_models()]

@@ -50,6 +50,23 @@ class Sku(models.Model):
         return self.code
 
 
+class Reminder(models.Model):
+    """A tracked model whose foreign keys Django nulls or resets on delete."""
+
+    document = models.ForeignKey(
+        Document, null=True, on_delete=models.SET_NULL, related_name="reminders"
+    )
+    sku = models.ForeignKey(
+        Sku, null=True, default=None, on_delete=models.SET_DEFAULT, related_name="+"
+    )
+    note = models.CharField(max_length=100)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.note
+
+
 class Untracked(models.Model):
     """A plain model, for checking that untracked models are left alone."""
 
