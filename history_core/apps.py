@@ -32,6 +32,8 @@ def _capture_on_delete_updates() -> None:
     from django.db.models import QuerySet
     from django.db.models.deletion import Collector
 
+    from .options import live_options
+
     original = Collector.add_field_update
     if getattr(original, "_history_core", False):
         return
@@ -40,7 +42,7 @@ def _capture_on_delete_updates() -> None:
     def add_field_update(self: Collector, field: Any, value: Any, objs: Any) -> Any:
         model = field.model
         fetched = not isinstance(objs, QuerySet) or objs._result_cache is not None
-        if fetched and getattr(model, "_history_options_live", None) and objs:
+        if fetched and live_options(model) is not None and objs:
             manager = model._base_manager.db_manager(self.using)
             objs = manager.filter(pk__in=[obj.pk for obj in objs])
         return original(self, field, value, objs)

@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import models
 
 from .models import DELETED
+from .options import live_options
 
 
 def _by_model(records: Sequence[Any]) -> dict[Any, list[Any]]:
@@ -74,7 +75,7 @@ def related_versions(records: Sequence[Any], field_name: str) -> dict[int, Any]:
         fields = {f.name: f for f in historical._history_options.fields}
         field: Any = fields.get(field_name)
         target_options = getattr(field, "related_model", None)
-        target_options = getattr(target_options, "_history_options_live", None)
+        target_options = target_options and live_options(target_options)
         if target_options is None:  # a page may mix models without this relation
             continue
         target = target_options.historical_model

@@ -18,6 +18,7 @@ from django.db import connections, models, transaction
 from . import statement
 from .capture import insert_from_table, insert_records, loaded_values, remember
 from .exceptions import UncapturableOperation
+from .options import live_options
 from .receivers import delete_buffer, records_noop
 
 # Set while an operation that records its own history runs Django's implementation,
@@ -29,7 +30,7 @@ _capturing: ContextVar[bool] = ContextVar("history_core_capturing", default=Fals
 def _options(queryset: models.QuerySet[Any]) -> Any:
     if _capturing.get():
         return None
-    return getattr(queryset.model, "_history_options_live", None)
+    return live_options(queryset.model)
 
 
 class HistoryQuerySetMixin:

@@ -8,6 +8,17 @@ from typing import Any
 
 from django.db import models
 
+LIVE_ATTR = "_history_options_live"
+
+
+def live_options(model: Any) -> TrackingOptions | None:
+    """Return the tracking options of exactly ``model``, or None.
+
+    Looked up in the class's own namespace: a multi-table child of a tracked model
+    inherits its methods and attributes, not its tracking.
+    """
+    return model.__dict__.get(LIVE_ATTR)  # type: ignore[no-any-return]
+
 
 @dataclass
 class TrackingOptions:

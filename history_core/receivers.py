@@ -18,7 +18,7 @@ from .capture import (
 )
 from .conf import get_setting
 from .models import CREATED, DELETED, UPDATED
-from .options import TrackingOptions
+from .options import TrackingOptions, live_options
 
 # While a QuerySet.delete() runs, deleted snapshots are collected here and inserted
 # in batches at the end instead of one INSERT per row.
@@ -87,7 +87,8 @@ def record_save(
     **kwargs: Any,
 ) -> None:
     """``post_save`` receiver: write a ``+`` or ``~`` snapshot."""
-    options: TrackingOptions = sender._history_options_live  # type: ignore[attr-defined]
+    options = live_options(sender)
+    assert options is not None  # connected for tracked senders only
     if statement.forget(instance):  # written by the single-statement path
         return
     values = _database_state(options, instance, update_fields, using)
@@ -132,7 +133,8 @@ def fetch_before_delete(
     """
     if origin is not instance:
         return
-    options: TrackingOptions = sender._history_options_live  # type: ignore[attr-defined]
+    options = live_options(sender)
+    assert options is not None  # connected for tracked senders only
     manager = options.model._base_manager.db_manager(using)
     row = manager.filter(pk=instance.pk).values(*options.attnames).first()
     # None: the row is already gone, this delete deletes nothing and records nothing.
@@ -143,7 +145,8 @@ def record_delete(
     sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any
 ) -> None:
     """``post_delete`` receiver: write a ``-`` snapshot of the deleted row."""
-    options: TrackingOptions = sender._history_options_live  # type: ignore[attr-defined]
+    options = live_options(sender)
+    assert options is not None  # connected for tracked senders only
     state = instance.__dict__
     state["_history_pk"] = instance.pk  # Django clears the pk after the delete
     values = state.pop("_history_deleted_state", None)

@@ -29,7 +29,7 @@ from django.utils.functional import cached_property
 from . import statement
 from .bulk import HistoryQuerySetMixin, batched_deletes
 from .capture import LOADED_ATTR, loaded_values, remember
-from .options import TrackingOptions
+from .options import LIVE_ATTR, TrackingOptions, live_options
 from .queries import HistoryDescriptor
 from .receivers import (
     fetch_before_delete,
@@ -44,8 +44,11 @@ _ORIGINALS = "_history_originals"
 def _atomic_save_base(original: Any) -> Any:
     @functools.wraps(original)
     def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
+        options = live_options(type(self))
+        if options is None:  # an untracked subclass of a tracked model
+            return original(self, *args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        if statement.active(self._history_options_live, using):  # type: ignore[attr-defined]
+        if statement.active(options, using):
             return original(self, *args, **kwargs)  # one statement: atomic by itself
         with transaction.atomic(using=using, savepoint=False):
             return original(self, *args, **kwargs)
@@ -63,8 +66,8 @@ def _single_statement_insert(original: Any) -> Any:
         returning_fields: Any,
         raw: bool,
     ) -> Any:
-        options = self._history_options_live
-        if not statement.active(options, using):
+        options = live_options(type(self))
+        if options is None or not statement.active(options, using):
             return original(self, manager, using, fields, returning_fields, raw)
         return statement.insert(options, self, using, fields, returning_fields, raw)
 
@@ -77,8 +80,8 @@ def _single_statement_update(original: Any) -> Any:
         self: Any, base_qs: Any, using: str, pk_val: Any, values: Any, *rest: Any
     ) -> Any:
         # rest: update_fields, forced_update and, from Django 6.1, returning_fields.
-        options = self._history_options_live
-        if not values or not statement.active(options, using):
+        options = live_options(type(self))
+        if options is None or not values or not statement.active(options, using):
             return original(self, base_qs, using, pk_val, values, *rest)
         noop = records_noop(options)
         row = statement.update(options, self, base_qs, using, pk_val, values, noop)
@@ -104,7 +107,8 @@ def _remembering_from_db(original: Any) -> Any:
     def from_db(cls: Any, db: str, field_names: Any, values: Any, **kwargs: Any) -> Any:
         # **kwargs: Django 6.1 passes fetch_mode.
         instance = original.__func__(cls, db, field_names, values, **kwargs)
-        instance.__dict__[LOADED_ATTR] = (field_names, values)
+        if live_options(cls) is not None:
+            instance.__dict__[LOADED_ATTR] = (field_names, values)
         return instance
 
     return classmethod(from_db)
@@ -120,7 +124,9 @@ def _remembering_refresh(original: Any) -> Any:
         **kwargs: Any,
     ) -> Any:
         result = original(self, using, fields, *args, **kwargs)
-        options = self._history_options_live  # type: ignore[attr-defined]
+        options = live_options(type(self))
+        if options is None:
+            return result
         state = self.__dict__
         refreshed = set(options.attnames)
         if fields is not None:  # only these were read; other fields may hold edits
@@ -227,7 +233,7 @@ def install(options: TrackingOptions) -> None:
     """Start capturing changes of ``options.model``."""
     model: Any = options.model
     uid = f"history_core:{options.label}"
-    model._history_options_live = options
+    setattr(model, LIVE_ATTR, options)
     options.single_statement = statement.supported(options)
     wrappers = {
         "save_base": _atomic_save_base,
@@ -263,4 +269,4 @@ def uninstall(options: TrackingOptions) -> None:
             setattr(model, name, original)
     _unpatch_managers(model)
     delattr(model, options.manager_name)
-    del model._history_options_live
+    delattr(model, LIVE_ATTR)

@@ -67,6 +67,12 @@ class Reminder(models.Model):
         return self.note
 
 
+class Memo(Document):
+    """An untracked multi-table child of a tracked model."""
+
+    urgent = models.BooleanField(default=False)
+
+
 class Untracked(models.Model):
     """A plain model, for checking that untracked models are left alone."""
 
