@@ -18,6 +18,7 @@ class HistoryCoreConfig(AppConfig):
 
         _record_command_names()
         _capture_on_delete_updates()
+        _connect_multi_table_children()
 
 
 def _capture_on_delete_updates() -> None:
@@ -49,6 +50,24 @@ def _capture_on_delete_updates() -> None:
 
     add_field_update._history_core = True  # type: ignore[attr-defined]
     Collector.add_field_update = add_field_update  # type: ignore[method-assign]
+
+
+def _connect_multi_table_children() -> None:
+    """Children of tracked models record their parents' rows (see tracking)."""
+    from django.apps import apps
+    from django.db.models.signals import class_prepared
+
+    from .tracking import connect_children
+
+    for model in apps.get_models():
+        connect_children(model)
+    class_prepared.connect(_on_class_prepared, weak=False)
+
+
+def _on_class_prepared(sender: Any, **kwargs: Any) -> None:
+    from .tracking import connect_children
+
+    connect_children(sender)
 
 
 def _record_command_names() -> None:

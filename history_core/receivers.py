@@ -91,6 +91,34 @@ def record_save(
     assert options is not None  # connected for tracked senders only
     if statement.forget(instance):  # written by the single-statement path
         return
+    record_version(options, instance, created, using, update_fields)
+
+
+def parent_receiver(options: TrackingOptions) -> Any:
+    """Return a ``post_save`` receiver recording ``options.model``'s own row when a
+    multi-table child is saved (Django signals the child class only)."""
+
+    def record_parent_save(
+        sender: type[models.Model],
+        instance: models.Model,
+        created: bool,
+        using: str,
+        update_fields: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        record_version(options, instance, created, using, update_fields)
+
+    return record_parent_save
+
+
+def record_version(
+    options: TrackingOptions,
+    instance: models.Model,
+    created: bool,
+    using: str,
+    update_fields: Any,
+) -> None:
+    """Write the ``+`` or ``~`` snapshot of ``instance``'s row of ``options.model``."""
     values = _database_state(options, instance, update_fields, using)
     if created:
         history_type, changed = CREATED, []

@@ -33,6 +33,7 @@ from .options import LIVE_ATTR, TrackingOptions, live_options
 from .queries import HistoryDescriptor
 from .receivers import (
     fetch_before_delete,
+    parent_receiver,
     record_delete,
     record_save,
     records_noop,
@@ -45,15 +46,44 @@ def _atomic_save_base(original: Any) -> Any:
     @functools.wraps(original)
     def save_base(self: models.Model, *args: Any, **kwargs: Any) -> Any:
         options = live_options(type(self))
-        if options is None:  # an untracked subclass of a tracked model
+        parents = tracked_parents(type(self))
+        if options is None and not parents:  # an untracked subclass
             return original(self, *args, **kwargs)
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        if statement.active(options, using):
+        if not parents and statement.active(options, using):  # type: ignore[arg-type]
             return original(self, *args, **kwargs)  # one statement: atomic by itself
         with transaction.atomic(using=using, savepoint=False):
             return original(self, *args, **kwargs)
 
     return save_base
+
+
+def tracked_parents(model: Any) -> list[TrackingOptions]:
+    """Return the tracking options of ``model``'s tracked multi-table parents."""
+    parents = (live_options(parent) for parent in model._meta.get_parent_list())
+    return [options for options in parents if options is not None]
+
+
+def connect_children(model: Any) -> None:
+    """Record the rows of tracked parents when ``model`` (a child) is saved.
+
+    Called for every model class Django prepares, and for the existing subclasses of
+    a model when it is registered.
+    """
+    for options in tracked_parents(model):
+        post_save.connect(
+            parent_receiver(options),
+            sender=model,
+            weak=False,
+            dispatch_uid=f"history_core:{options.label}:child:{model._meta.label}",
+        )
+
+
+def _subclasses(model: Any) -> list[Any]:
+    found = []
+    for child in model.__subclasses__():
+        found += [child, *_subclasses(child)]
+    return found
 
 
 def _single_statement_insert(original: Any) -> Any:
@@ -253,6 +283,9 @@ def install(options: TrackingOptions) -> None:
     post_save.connect(record_save, sender=model, weak=False, dispatch_uid=uid)
     post_delete.connect(record_delete, sender=model, weak=False, dispatch_uid=uid)
     pre_delete.connect(fetch_before_delete, sender=model, weak=False, dispatch_uid=uid)
+    for child in _subclasses(model):
+        if not child._meta.abstract and model in child._meta.get_parent_list():
+            connect_children(child)
 
 
 def uninstall(options: TrackingOptions) -> None:
@@ -260,6 +293,9 @@ def uninstall(options: TrackingOptions) -> None:
     model: Any = options.model
     uid = f"history_core:{options.label}"
     post_save.disconnect(sender=model, dispatch_uid=uid)
+    for child in _subclasses(model):
+        uid_child = f"{uid}:child:{child._meta.label}"
+        post_save.disconnect(sender=child, dispatch_uid=uid_child)
     post_delete.disconnect(sender=model, dispatch_uid=uid)
     pre_delete.disconnect(sender=model, dispatch_uid=uid)
     for name, original in getattr(model, _ORIGINALS).items():
