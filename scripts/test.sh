@@ -21,8 +21,9 @@ fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 "$VENV/bin/python" -c 'import django; print("Django", django.get_version())'
 
-echo "== tests on SQLite"
-DATABASE_URL="sqlite:///:memory:" "$VENV/bin/python" -m pytest "$@"
+echo "== tests on SQLite (with the coverage floor of pyproject.toml)"
+DATABASE_URL="sqlite:///:memory:" "$VENV/bin/python" -m pytest \
+  --cov --cov-report=term:skip-covered --cov-fail-under=85 "$@"
 if [ "${SKIP_POSTGRES:-0}" != "1" ]; then
   echo "== tests on PostgreSQL ($PG_URL)"
   DATABASE_URL="$PG_URL" TEST_DATABASE_NAME="${TEST_DATABASE_NAME:-test_history_py$version}" \
