@@ -99,16 +99,6 @@ def _resolver(function: Any, return_type: Any) -> Any:
     return function
 
 
-def _getter(attname: str, return_type: Any, transform: Any = None) -> Any:
-    def resolve(root: strawberry.Parent[Any]) -> Any:
-        value = getattr(root, attname)
-        return (
-            transform(value) if transform is not None and value is not None else value
-        )
-
-    return _resolver(resolve, return_type)
-
-
 def _scalar(model_field: Any) -> Any:
     graphql_type = SCALARS.get(model_field.get_internal_type(), JSON)
     return graphql_type | None if model_field.null else graphql_type
