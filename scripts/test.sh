@@ -15,6 +15,13 @@ VENV=${VENV:-.venv}
 [ "$version" = "311" ] || VENV=${VENV}-py$version
 PG_URL=${PG_URL:-postgres://root@127.0.0.1:5432/postgres}
 
+# The browser test needs Debian's chromium; install it when we can (root + apt).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing Debian's chromium for the browser test"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "WARNING: chromium could not be installed; the browser test will be skipped"
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
