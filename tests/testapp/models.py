@@ -83,3 +83,14 @@ class Untracked(models.Model):
 
 
 register(get_user_model(), app="testapp", excluded_fields=["password", "last_login"])
+
+
+class Notice(Untracked):
+    """A tracked multi-table child (of an untracked parent)."""
+
+    pinned = models.BooleanField(default=False)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.name
