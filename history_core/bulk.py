@@ -18,7 +18,7 @@ from django.db import connections, models, transaction
 from . import statement
 from .capture import insert_from_table, insert_records, loaded_values, remember
 from .exceptions import UncapturableOperation
-from .options import live_options
+from .options import live_options, tracked_parents
 from .receivers import delete_buffer, records_noop
 
 # Set while an operation that records its own history runs Django's implementation,
@@ -41,17 +41,17 @@ class HistoryQuerySetMixin:
 
     def update(self, **kwargs: Any) -> int:
         """Update the matched rows and record each one's new state."""
-        options = _options(self)  # type: ignore[arg-type]
-        if options is None:
+        targets = _targets(self.model, kwargs)
+        if not targets:  # untracked, or only excluded fields change
             return super().update(**kwargs)  # type: ignore[misc]
         if self.query.is_sliced:  # type: ignore[attr-defined]
             raise TypeError("Cannot update a query once a slice has been taken.")
-        changed = _tracked_names(options, kwargs)
-        if not changed and not records_noop(options):  # only excluded fields change
-            return super().update(**kwargs)  # type: ignore[misc]
-        single = statement.update_queryset(options, self, kwargs, changed)
-        if single is not None:
-            return single
+        own = live_options(self.model)
+        if own is not None and len(targets) == 1 and targets[0][0] is own:
+            # The model's own history only: one statement on PostgreSQL.
+            single = statement.update_queryset(own, self, kwargs, targets[0][1])
+            if single is not None:
+                return single
         with transaction.atomic(using=self.db, savepoint=False):
             pks = self._locked_pks()
             if not pks:
@@ -59,7 +59,8 @@ class HistoryQuerySetMixin:
             count = 0
             for chunk in _chunks(pks, self.db):
                 count += models.QuerySet.update(self.filter(pk__in=chunk), **kwargs)  # type: ignore[attr-defined]
-            insert_from_table(options, pks, "~", changed, self.db)
+            for target, names in targets:
+                insert_from_table(target, pks, "~", names, self.db)
             return count
 
     update.alters_data = True  # type: ignore[attr-defined]
@@ -114,8 +115,8 @@ class HistoryQuerySetMixin:
         **kwargs: Any,
     ) -> int:
         """Update ``fields`` of ``objs`` and record each row's new state."""
-        options = _options(self)  # type: ignore[arg-type]
-        if options is None:
+        targets = _targets(self.model, fields)
+        if not targets:
             return super().bulk_update(objs, fields, *args, **kwargs)  # type: ignore[misc]
         objs = list(objs)
         with transaction.atomic(using=self.db, savepoint=False):
@@ -124,12 +125,12 @@ class HistoryQuerySetMixin:
                 count = super().bulk_update(objs, fields, *args, **kwargs)  # type: ignore[misc]
             finally:
                 _capturing.reset(token)
-            names = _tracked_names(options, fields)
-            if names or records_noop(options):
-                insert_from_table(options, [o.pk for o in objs], "~", names, self.db)
+            for target, names in targets:
+                insert_from_table(target, [o.pk for o in objs], "~", names, self.db)
         # The saved fields now hold what later saves compare against; other fields
         # of the objects may carry unsaved edits and keep their loaded values.
-        saved = {options.model._meta.get_field(f).attname for f in fields}
+        opts: Any = self.model._meta
+        saved = {opts.get_field(f).attname for f in fields}
         for obj in objs:
             state = obj.__dict__
             stored = {a: state[a] for a in saved if a in state}
@@ -168,11 +169,24 @@ def batched_deletes(using: str) -> Iterator[None]:
         delete_buffer.reset(token)
 
 
-def _tracked_names(options: Any, names: Iterable[str]) -> list[str]:
-    """Return the tracked field names among ``names`` (names or attnames), sorted."""
-    tracked = {f.name for f in options.fields}
-    resolved = {options.model._meta.get_field(name).name for name in names}
-    return sorted(resolved & tracked)
+def _targets(model: Any, names: Iterable[str]) -> list[tuple[Any, list[str]]]:
+    """Return the tracked models an update of ``names`` on ``model`` writes.
+
+    Each item is ``(options, changed field names)``: the model itself, if tracked,
+    then its tracked multi-table parents whose columns are assigned (Django updates
+    a parent's table for a child's update of inherited fields).
+    """
+    if _capturing.get():
+        return []
+    resolved = {model._meta.get_field(name).name for name in names}
+    options = live_options(model)
+    candidates = ([options] if options is not None else []) + tracked_parents(model)
+    targets = []
+    for target in candidates:
+        changed = sorted(resolved & {f.name for f in target.fields})
+        if changed or (target is options and records_noop(target)):
+            targets.append((target, changed))
+    return targets
 
 
 def _flush(buffer: list[tuple[Any, Any, str]]) -> None:

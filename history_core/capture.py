@@ -169,6 +169,9 @@ def insert_from_table(
     """
     if not pks:
         return
+    if options.model._meta.parents:  # columns live in several tables: use the ORM
+        _insert_through_orm(options, pks, history_type, changed, using)
+        return
     connection = connections[using]
     qn = connection.ops.quote_name
     live = qn(options.model._meta.db_table)
@@ -181,6 +184,32 @@ def insert_from_table(
     with connection.cursor() as cursor:
         for chunk, condition in pk_chunks(connection, pk_column, pks):
             cursor.execute(f"{head} WHERE {condition}{order}", [*meta_params, *chunk])
+
+
+def _insert_through_orm(
+    options: TrackingOptions,
+    pks: Sequence[Any],
+    history_type: str,
+    changed: Iterable[str],
+    using: str,
+) -> None:
+    """``insert_from_table`` for multi-table children: read the rows, insert batches."""
+    meta = metadata()
+    manager = options.model._base_manager.db_manager(using)
+    size = get_setting("BULK_BATCH_SIZE")
+    for start in range(0, len(pks), size):
+        rows = manager.filter(pk__in=pks[start : start + size]).order_by("pk")
+        records = [
+            build_record(
+                options,
+                dict(zip(options.attnames, row, strict=True)),
+                history_type,
+                list(changed),
+                meta,
+            )
+            for row in rows.values_list(*options.attnames)
+        ]
+        insert_records(options, records, using)
 
 
 def pk_chunks(

@@ -15,9 +15,19 @@ def live_options(model: Any) -> TrackingOptions | None:
     """Return the tracking options of exactly ``model``, or None.
 
     Looked up in the class's own namespace: a multi-table child of a tracked model
-    inherits its methods and attributes, not its tracking.
+    inherits its methods and attributes, not its tracking. A proxy shares its
+    concrete model's rows, and so its tracking.
     """
+    if model._meta.proxy:
+        model = model._meta.concrete_model
     return model.__dict__.get(LIVE_ATTR)  # type: ignore[no-any-return]
+
+
+def tracked_parents(model: Any) -> list[TrackingOptions]:
+    """Return the tracking options of ``model``'s tracked multi-table parents."""
+    concrete = model._meta.concrete_model  # a proxy's parents are its model's
+    parents = (live_options(parent) for parent in concrete._meta.get_parent_list())
+    return [options for options in parents if options is not None]
 
 
 @dataclass

@@ -29,7 +29,7 @@ from django.utils.functional import cached_property
 from . import statement
 from .bulk import HistoryQuerySetMixin, batched_deletes
 from .capture import LOADED_ATTR, loaded_values, remember
-from .options import LIVE_ATTR, TrackingOptions, live_options
+from .options import LIVE_ATTR, TrackingOptions, live_options, tracked_parents
 from .queries import HistoryDescriptor
 from .receivers import (
     fetch_before_delete,
@@ -58,24 +58,27 @@ def _atomic_save_base(original: Any) -> Any:
     return save_base
 
 
-def tracked_parents(model: Any) -> list[TrackingOptions]:
-    """Return the tracking options of ``model``'s tracked multi-table parents."""
-    parents = (live_options(parent) for parent in model._meta.get_parent_list())
-    return [options for options in parents if options is not None]
-
-
 def connect_children(model: Any) -> None:
     """Record the rows of tracked parents when ``model`` (a child) is saved.
 
     Called for every model class Django prepares, and for the existing subclasses of
     a model when it is registered.
     """
-    for options in tracked_parents(model):
+    for parent in tracked_parents(model):
         post_save.connect(
-            parent_receiver(options),
+            parent_receiver(parent),
             sender=model,
             weak=False,
-            dispatch_uid=f"history_core:{options.label}:child:{model._meta.label}",
+            dispatch_uid=f"history_core:{parent.label}:child:{model._meta.label}",
+        )
+    options = live_options(model)
+    if model._meta.proxy and options is not None:
+        # Django signals a proxy's saves and deletes with the proxy as sender.
+        uid = f"history_core:{options.label}:proxy:{model._meta.label}"
+        post_save.connect(record_save, sender=model, weak=False, dispatch_uid=uid)
+        post_delete.connect(record_delete, sender=model, weak=False, dispatch_uid=uid)
+        pre_delete.connect(
+            fetch_before_delete, sender=model, weak=False, dispatch_uid=uid
         )
 
 
@@ -284,7 +287,7 @@ def install(options: TrackingOptions) -> None:
     post_delete.connect(record_delete, sender=model, weak=False, dispatch_uid=uid)
     pre_delete.connect(fetch_before_delete, sender=model, weak=False, dispatch_uid=uid)
     for child in _subclasses(model):
-        if not child._meta.abstract and model in child._meta.get_parent_list():
+        if not child._meta.abstract:
             connect_children(child)
 
 
@@ -294,8 +297,10 @@ def uninstall(options: TrackingOptions) -> None:
     uid = f"history_core:{options.label}"
     post_save.disconnect(sender=model, dispatch_uid=uid)
     for child in _subclasses(model):
-        uid_child = f"{uid}:child:{child._meta.label}"
-        post_save.disconnect(sender=child, dispatch_uid=uid_child)
+        label = child._meta.label
+        post_save.disconnect(sender=child, dispatch_uid=f"{uid}:child:{label}")
+        for signal in (post_save, post_delete, pre_delete):
+            signal.disconnect(sender=child, dispatch_uid=f"{uid}:proxy:{label}")
     post_delete.disconnect(sender=model, dispatch_uid=uid)
     pre_delete.disconnect(sender=model, dispatch_uid=uid)
     for name, original in getattr(model, _ORIGINALS).items():

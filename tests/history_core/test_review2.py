@@ -1,6 +1,6 @@
 """Second review: bulk paths of models related to tracked ones by inheritance.
 
-Each test pins a bug found in review; they are marked xfail(strict=True) until fixed.
+Each test pins a bug found in review and since fixed.
 """
 
 from __future__ import annotations
@@ -27,11 +27,6 @@ def _document_versions(pk: Any, *fields: str) -> list[tuple[Any, ...]]:
     return list(records.values_list("history_type", *fields))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bulk.py: an untracked MTI child's update() writes the tracked parent's "
-    "table (Django's related_updates) without recording the parent's version",
-)
 def test_child_queryset_update_of_a_parent_field_records_the_parent() -> None:
     memo = Memo.objects.create(title="Before")
     assert Memo.objects.filter(pk=memo.pk).update(title="After") == 1
@@ -39,11 +34,6 @@ def test_child_queryset_update_of_a_parent_field_records_the_parent() -> None:
     assert _document_versions(memo.pk, "title") == [("+", "Before"), ("~", "After")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bulk.py: an untracked MTI child's bulk_update() of a parent field "
-    "records no version of the tracked parent row",
-)
 def test_child_bulk_update_of_a_parent_field_records_the_parent() -> None:
     memo = Memo.objects.create(title="Before")
     memo.title = "After"
@@ -51,11 +41,6 @@ def test_child_bulk_update_of_a_parent_field_records_the_parent() -> None:
     assert _document_versions(memo.pk, "title") == [("+", "Before"), ("~", "After")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bulk.py _options: live_options(queryset.model) is None for a proxy, so "
-    "update() through a proxy's manager is not captured",
-)
 def test_proxy_queryset_update_is_captured() -> None:
     document = DocumentProxy.objects.create(title="Proxy")
     DocumentProxy.objects.filter(pk=document.pk).update(body="changed")
@@ -65,20 +50,11 @@ def test_proxy_queryset_update_is_captured() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bulk.py _options: bulk_create through a proxy's manager records nothing",
-)
 def test_proxy_bulk_create_is_captured() -> None:
     (document,) = DocumentProxy.objects.bulk_create([DocumentProxy(title="Bulk")])
     assert _document_versions(document.pk) == [("+",)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tracking.py: post_delete/pre_delete are connected for the concrete "
-    "sender only; deleting a proxy instance records no '-' version",
-)
 @pytest.mark.parametrize("how", ["instance", "queryset"])
 def test_proxy_delete_is_captured(how: str) -> None:
     document = DocumentProxy.objects.create(title="Doomed")
@@ -91,12 +67,6 @@ def test_proxy_delete_is_captured(how: str) -> None:
     assert _document_versions(pk) == [("+",), ("-",)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="capture.insert_from_table copies every concrete column (inherited ones "
-    "included) FROM the child's own table: PostgreSQL raises, SQLite stores the "
-    "column names as string literals",
-)
 def test_tracked_child_queryset_update_records_the_stored_row() -> None:
     notice = Notice.objects.create(name="Notice", pinned=False)
     assert Notice.objects.filter(pk=notice.pk).update(pinned=True) == 1
