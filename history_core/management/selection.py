@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.apps import apps
 from django.core.management.base import CommandError
+from django.db import DEFAULT_DB_ALIAS
 
 from ..options import TrackingOptions
 from ..registry import get_options, get_registered_models, is_registered
+
+
+def add_selection_arguments(parser: Any) -> None:
+    """Add the ``--model`` and ``--database`` options both history commands take."""
+    parser.add_argument(
+        "--model",
+        action="append",
+        dest="models",
+        metavar="APP_LABEL.MODEL",
+        help="Only this tracked model (repeatable). Default: every tracked model.",
+    )
+    parser.add_argument(
+        "--database", default=DEFAULT_DB_ALIAS, help="Database alias to use."
+    )
 
 
 def selected_options(labels: Sequence[str] | None) -> list[TrackingOptions]:

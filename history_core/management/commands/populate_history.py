@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import models, transaction
 
 from ...capture import insert_from_table
 from ...models import CREATED
 from ...options import TrackingOptions
-from ..selection import selected_options
+from ..selection import add_selection_arguments, selected_options
 
 BAR_WIDTH = 30
 
@@ -44,21 +44,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--model",
-            action="append",
-            dest="models",
-            metavar="APP_LABEL.MODEL",
-            help="Only this tracked model (repeatable). Default: every tracked model.",
-        )
+        add_selection_arguments(parser)
         parser.add_argument(
             "--batch-size",
             type=int,
             default=500,
             help="Rows per INSERT ... SELECT (default 500).",
-        )
-        parser.add_argument(
-            "--database", default=DEFAULT_DB_ALIAS, help="Database alias to use."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -14,12 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, models, transaction
+from django.db import models, transaction
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from ...options import TrackingOptions
-from ..selection import selected_options
+from ..selection import add_selection_arguments, selected_options
 
 EXAMPLE = "2024-01-31T00:00:00+00:00"
 
@@ -78,6 +78,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        add_selection_arguments(parser)
         parser.add_argument(
             "--before",
             metavar="TIMESTAMP",
@@ -90,19 +91,9 @@ class Command(BaseCommand):
             help="Keep the newest N versions of every object; delete older ones.",
         )
         parser.add_argument(
-            "--model",
-            action="append",
-            dest="models",
-            metavar="APP_LABEL.MODEL",
-            help="Only this tracked model (repeatable). Default: every tracked model.",
-        )
-        parser.add_argument(
             "--dry-run",
             action="store_true",
             help="Print what would be deleted; delete nothing.",
-        )
-        parser.add_argument(
-            "--database", default=DEFAULT_DB_ALIAS, help="Database alias to use."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
