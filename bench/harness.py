@@ -185,8 +185,10 @@ def fmt_time(seconds: float) -> str:
 
 def reset_tables(*models: Any) -> None:
     """Empty the tables of ``models`` (and restart their ids)."""
+    from history_core.database import pruning  # history tables refuse it otherwise
+
     tables = [m._meta.db_table for m in models]
-    with connection.cursor() as cursor:
+    with pruning(connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             quoted = ", ".join(connection.ops.quote_name(t) for t in tables)
             cursor.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")

@@ -1,7 +1,8 @@
-"""Building and writing historical rows: the one place that inserts history.
+"""Writing historical rows from Python: ``populate_history`` only.
 
-Every path (signals, bulk operations, revert, populate) ends here, so the metadata
-(date, user, reason, context) is filled in the same way everywhere.
+Every change of a tracked table is recorded by its triggers; this module serves the
+one path that records rows that already existed (``populate_history``), plus value
+helpers shared with revert and queries.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ from django.utils import timezone
 from .conf import get_setting
 from .context import current as current_context
 from .options import TrackingOptions
-
-LOADED_ATTR = "_history_loaded"
-
 
 METADATA_FIELDS = (
     "history_date",
@@ -77,22 +75,6 @@ def insert_records(options: TrackingOptions, records: list[Any], using: str) -> 
     manager.bulk_create(records, batch_size=get_setting("BULK_BATCH_SIZE"))
 
 
-def loaded_values(instance: models.Model) -> dict[str, Any] | None:
-    """Return the values ``instance`` was loaded with (or last saved), if known."""
-    loaded = instance.__dict__.get(LOADED_ATTR)
-    if loaded is None or isinstance(loaded, dict):
-        return loaded
-    names, values = loaded
-    as_dict = dict(zip(names, values, strict=True))
-    instance.__dict__[LOADED_ATTR] = as_dict
-    return as_dict
-
-
-def remember(instance: models.Model, values: dict[str, Any]) -> None:
-    """Record ``values`` as the state the database now holds for ``instance``."""
-    instance.__dict__[LOADED_ATTR] = values
-
-
 def equal(field: models.Field[Any, Any], old: Any, new: Any) -> bool:
     """Compare two values of ``field``, tolerant of unnormalised input ("1.50")."""
     if old == new:
@@ -101,17 +83,6 @@ def equal(field: models.Field[Any, Any], old: Any, new: Any) -> bool:
         return bool(field.to_python(old) == field.to_python(new))
     except Exception:  # noqa: BLE001 - an unparsable value is simply a change
         return False
-
-
-def changed_fields(
-    options: TrackingOptions, old: dict[str, Any], new: dict[str, Any]
-) -> list[str]:
-    """Return the names of tracked fields whose value differs, sorted."""
-    return sorted(
-        f.name
-        for f in options.fields
-        if not equal(f, old.get(f.attname), new.get(f.attname))
-    )
 
 
 def copy_sql(
@@ -181,8 +152,10 @@ def insert_from_table(
     pk_column = qn(options.model._meta.pk.column)  # type: ignore[union-attr,arg-type]
     # ORDER BY: history ids follow the objects' order, deterministically.
     order = f" ORDER BY {pk_column}"
+    pk_field: Any = options.model._meta.pk
+    prepared = [pk_field.get_db_prep_value(pk, connection) for pk in pks]
     with connection.cursor() as cursor:
-        for chunk, condition in pk_chunks(connection, pk_column, pks):
+        for chunk, condition in pk_chunks(connection, pk_column, prepared):
             cursor.execute(f"{head} WHERE {condition}{order}", [*meta_params, *chunk])
 
 

@@ -18,17 +18,24 @@ class HistorySettings(TypedDict):
     RECORD_NOOP_SAVES: record a version even when a save changes nothing.
     BULK_BATCH_SIZE: rows per INSERT when bulk operations write history.
     CORRELATION_HEADER: request header whose value becomes ``correlation_id``.
+    CLOCK: where version dates come from. ``"database"`` (default): read by the
+        trigger once the write holds its row locks, so dates follow the order of
+        the writes. ``"python"``: ``django.utils.timezone.now()`` when the
+        statement is sent, for tests that freeze time; no ordering guarantee
+        under concurrency.
     """
 
     RECORD_NOOP_SAVES: bool
     BULK_BATCH_SIZE: int
     CORRELATION_HEADER: str
+    CLOCK: str
 
 
 DEFAULTS: HistorySettings = {
     "RECORD_NOOP_SAVES": False,
     "BULK_BATCH_SIZE": 2000,
     "CORRELATION_HEADER": "X-Request-ID",
+    "CLOCK": "database",
 }
 
 

@@ -223,6 +223,8 @@ def build_historical_model(options: TrackingOptions) -> type[HistoricalRecordBas
             "verbose_name": f"historical {opts.verbose_name}",
             "verbose_name_plural": f"historical {opts.verbose_name_plural}",
             "default_permissions": (),
+            # _base_manager (related lookups, Django internals) refuses writes too.
+            "base_manager_name": "objects",
             "indexes": [
                 models.Index(
                     fields=[pk_name, "history_date", "history_id"],

@@ -56,7 +56,6 @@ class TrackingOptions:
     columns: tuple[str, ...] = ()
     diff_pairs: tuple[tuple[str, str], ...] = ()
     ignored_for_noop: frozenset[str] = frozenset()
-    single_statement: bool = False
     positional: bool = False
     sql_cache: dict[Any, Any] = field(default_factory=dict)
 

@@ -13,8 +13,9 @@ from .helpers import Clock
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
-    """Freeze ``django.utils.timezone.now`` (read by history_core.capture)."""
+def clock(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Clock]:
+    """Freeze ``django.utils.timezone.now``, and date versions by it (CLOCK)."""
+    settings.HISTORY_CORE = {"CLOCK": "python"}
     frozen = Clock()
     monkeypatch.setattr("django.utils.timezone.now", frozen)
     yield frozen

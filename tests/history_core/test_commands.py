@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import Category, Product
+from history_core.database import pruning
 from tests.testapp.models import Document
 
 from .helpers import START, Clock, versions
@@ -25,8 +26,9 @@ def run(name: str, *args: str) -> str:
 
 def _forget_history(*objs: Any) -> None:
     """Drop every version of ``objs``, as if they predated tracking."""
-    for obj in objs:
-        type(obj).history.filter(id=obj.pk)._raw_delete("default")
+    with pruning("default"):
+        for obj in objs:
+            type(obj).history.filter(id=obj.pk)._raw_delete("default")
 
 
 @pytest.mark.django_db
@@ -81,7 +83,7 @@ def test_populate_works_in_batches_with_a_constant_query_cost(
             ("#" * 30, "100%", 5),
         )
     ]
-    inserts = [q for q in captured.captured_queries if q["sql"].startswith("INSERT")]
+    inserts = [q for q in captured.captured_queries if "INSERT INTO" in q["sql"]]
     assert len(inserts) == 3
     assert Product.history.count() == 5
 

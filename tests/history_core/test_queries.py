@@ -293,10 +293,8 @@ def test_history_cannot_be_rewritten_in_bulk(make_product: Any) -> None:
 
 @pytest.mark.django_db
 def test_as_of_of_an_object_with_a_string_key_and_equal_timestamps(
-    monkeypatch: Any,
+    clock: Clock,
 ) -> None:
-    clock = Clock()
-    monkeypatch.setattr("history_core.capture.timezone.now", clock)
     sku = Sku.objects.create(code="AB-1", stock=1)
     sku.stock = 2
     sku.save()  # same instant: the later history_id wins

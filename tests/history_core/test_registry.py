@@ -9,7 +9,6 @@ import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models.signals import post_delete, post_save
 from django.test.utils import isolate_apps
 
 import history_core
@@ -23,7 +22,6 @@ from history_core import (
     register,
     unregister,
 )
-from history_core.bulk import HistoryQuerySetMixin
 from history_core.checks import check_tracked_models
 from tests.testapp.models import Document, Untracked
 
@@ -102,25 +100,30 @@ def test_unregister_of_an_untracked_model_raises() -> None:
         unregister(Untracked)
 
 
-def test_register_and_unregister_connect_and_disconnect(throwaway: Any) -> None:
+def test_register_and_unregister_leave_the_model_class_as_it_was(
+    throwaway: Any,
+) -> None:
     Gadget = throwaway("Gadget", name=models.CharField(max_length=10))
+    before = dict(Gadget.__dict__)
+    manager_class = type(Gadget._default_manager)
 
     options = register(Gadget, app="testapp")
 
     assert is_registered(Gadget)
     assert options.historical_model.__name__ == "HistoricalGadget"
-    assert post_save.has_listeners(Gadget) and post_delete.has_listeners(Gadget)
-    assert isinstance(Gadget.objects.all(), HistoryQuerySetMixin)
     assert Gadget.history.model is options.historical_model  # type: ignore[attr-defined]
+    # Capture is in the database: no method, manager or Options class is replaced.
+    added = set(Gadget.__dict__) - set(before)
+    assert added == {"history", "_history_options_live"}
+    assert all(Gadget.__dict__[k] is v for k, v in before.items())
+    assert type(Gadget._default_manager) is manager_class
+    assert type(Gadget._meta).__name__ == "Options"
 
     unregister(Gadget)
 
     assert not is_registered(Gadget)
-    assert not post_save.has_listeners(Gadget)
-    assert not post_delete.has_listeners(Gadget)
-    assert not isinstance(Gadget.objects.all(), HistoryQuerySetMixin)
     assert not hasattr(Gadget, "history")
-    assert "save_base" not in Gadget.__dict__
+    assert dict(Gadget.__dict__) == before
 
 
 def _errors(model: type[models.Model]) -> dict[str, str]:

@@ -18,6 +18,8 @@ from django.db import models, transaction
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from ...compat import raw_delete
+from ...database import pruning
 from ...options import TrackingOptions
 from ..selection import add_selection_arguments, selected_options
 
@@ -129,8 +131,9 @@ class Command(BaseCommand):
             count: int = records.count()
             self.stdout.write(f"{label}: would delete {count} historical record(s).")
             return count
-        with transaction.atomic(using=using):
-            # A set-based DELETE: per-instance delete() is refused by design.
-            count = records._raw_delete(using)
+        with transaction.atomic(using=using), pruning(using):
+            # A set-based DELETE: per-instance delete() is refused by design, and
+            # the database refuses it too unless pruning() says it comes from here.
+            count = raw_delete(records, using)
         self.stdout.write(f"{label}: deleted {count} historical record(s).")
         return count

@@ -1,0 +1,52 @@
+"""Every Django (and driver) detail history_core relies on that is not public API.
+
+Each name here has a contract test (``tests/history_core/test_django_contract.py``)
+that fails by name when a Django or psycopg release changes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def add_execute_wrapper(connection: Any, wrapper: Any) -> None:
+    """Install ``wrapper`` for the connection's lifetime.
+
+    ``connection.execute_wrapper()`` (public) installs a wrapper for a ``with``
+    block; it keeps them in the list ``connection.execute_wrappers``, which we
+    append to once per connection object.
+    """
+    wrappers = connection.execute_wrappers
+    if wrapper not in wrappers:
+        wrappers.append(wrapper)
+
+
+def raw_connection(connection: Any) -> Any:
+    """The DB-API connection under Django's wrapper (``connection.connection``)."""
+    return connection.connection
+
+
+def accepts_several_statements(cursor: Any) -> bool:
+    """Whether ``cursor`` (Django's ``CursorWrapper``) may run ``"a; b"`` with params.
+
+    Django's psycopg 3 backend uses client-side binding (``ClientCursor``) unless
+    ``OPTIONS["server_side_binding"]`` is set; psycopg2 always binds client-side.
+    """
+    raw = cursor.cursor
+    try:
+        import psycopg
+    except ImportError:  # psycopg2
+        return True
+    if not isinstance(raw, psycopg.Cursor):
+        return True
+    return isinstance(raw, psycopg.ClientCursor)
+
+
+def is_auto_created(model: Any) -> bool:
+    """Whether ``model`` is a many-to-many table Django created (``Options.auto_created``)."""
+    return bool(model._meta.auto_created)
+
+
+def raw_delete(queryset: Any, using: str) -> int:
+    """``DELETE`` the rows of ``queryset`` with no collector (``QuerySet._raw_delete``)."""
+    return int(queryset._raw_delete(using))
