@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from django.apps import apps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models
+from django.db import models, router
 
 from .diff import ModelDelta, diff_records
 from .exceptions import ImmutableHistoryError
@@ -76,6 +76,30 @@ class HistoricalRecordBase(models.Model):
                 "saving the tracked object instead."
             )
         super().save(*args, **kwargs)
+
+    def save_base(  # type: ignore[override]
+        self,
+        raw: bool = False,
+        force_insert: Any = False,
+        force_update: bool = False,
+        using: str | None = None,
+        update_fields: Any = None,
+    ) -> None:
+        """Insert, never update: also for ``loaddata``, which calls this directly."""
+        if force_update or update_fields:
+            raise ImmutableHistoryError(
+                f"{type(self).__name__} rows are immutable: they are never updated."
+            )
+        if self.history_id is not None:
+            db = using or router.db_for_write(type(self), instance=self)
+            manager = type(self)._base_manager.db_manager(db)
+            if manager.filter(history_id=self.history_id).exists():
+                raise ImmutableHistoryError(
+                    f"{type(self).__name__} {self.history_id} exists already and "
+                    "history rows are immutable: load history fixtures into an empty "
+                    "table, or leave history_id out so they load as new rows."
+                )
+        super().save_base(raw=raw, force_insert=True, using=using)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ImmutableHistoryError(
@@ -160,23 +184,41 @@ def _index_name(table: str, suffix: str) -> str:
     return f"{table[:18]}_{digest}_{suffix}"[:30]
 
 
-def copy_field(field: models.Field[Any, Any]) -> models.Field[Any, Any]:
-    """Return a plain, constraint-free copy of ``field`` for the historical model."""
+def _live_target(model: Any, target: Any) -> Any:
+    """The model a live foreign key points at, as a reference that cannot be read
+    relative to the historical model ("self" or an unqualified name would be)."""
+    if not isinstance(target, str):
+        return target
+    if target == "self":
+        return model
+    return target if "." in target else f"{model._meta.app_label}.{target}"
+
+
+def copy_field(
+    field: models.Field[Any, Any], model: Any = None
+) -> models.Field[Any, Any]:
+    """Return a plain, constraint-free copy of ``field`` for the historical model.
+
+    ``model`` is the live model declaring ``field`` (it resolves ``"self"`` and
+    unqualified names of models declared further down). Defaults are kept, so
+    adding a field with a default never makes ``makemigrations`` ask for one.
+    """
     if field.is_relation and (field.many_to_one or field.one_to_one):
         remote: Any = field.remote_field
+        target = _live_target(model or field.model, remote.model)
         to_field = remote.field_name
-        target_pk = remote.model._meta.pk if not isinstance(remote.model, str) else None
+        target_pk = target._meta.pk if not isinstance(target, str) else None
+        if target_pk is not None and to_field in (None, target_pk.name):
+            to_field = None
         return models.ForeignKey(
-            remote.model,
+            target,
             on_delete=models.DO_NOTHING,
             db_constraint=False,
             related_name="+",
             related_query_name="+",
             null=field.null,
             blank=True,
-            to_field=None
-            if target_pk is None or to_field == target_pk.name
-            else to_field,
+            to_field=to_field,
             db_column=field.db_column,
             db_index=False,
             verbose_name=field.verbose_name,
@@ -184,14 +226,7 @@ def copy_field(field: models.Field[Any, Any]) -> models.Field[Any, Any]:
     if isinstance(field, models.GeneratedField):
         return copy_field(field.output_field)  # type: ignore[arg-type]
     _, _, args, kwargs = field.deconstruct()
-    for key in (
-        "primary_key",
-        "unique",
-        "db_index",
-        "db_default",
-        "default",
-        "db_tablespace",
-    ):
+    for key in ("primary_key", "unique", "db_index", "db_tablespace"):
         kwargs.pop(key, None)
     kwargs.pop("validators", None)
     cls = _INTEGER_PKS.get(field.get_internal_type(), type(field))
@@ -242,7 +277,7 @@ def build_historical_model(options: TrackingOptions) -> type[HistoricalRecordBas
         module_name = f"{apps.get_app_config(str(options.app_label)).name}.models"
     attrs: dict[str, Any] = {"__module__": module_name, "Meta": meta}
     for field in options.fields:
-        attrs[field.name] = copy_field(field)
+        attrs[field.name] = copy_field(field, model)
     name = f"Historical{model.__name__}"
     historical: Any = type(name, (HistoricalRecordBase,), attrs)
     historical._history_options = options

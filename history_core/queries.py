@@ -134,6 +134,19 @@ class HistoryQuerySet(models.QuerySet[Any]):
         """History is never rewritten: bulk updates of records are refused."""
         return self.update()
 
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Insert new records only: ``update_conflicts`` would rewrite versions."""
+        if kwargs.get("update_conflicts"):
+            raise ImmutableHistoryError(
+                f"{self.model.__name__}.bulk_create(update_conflicts=True) would "
+                "overwrite stored versions; history rows are only ever inserted."
+            )
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def update_or_create(self, *args: Any, **kwargs: Any) -> Any:
+        """History is never rewritten: refused like ``update()``."""
+        return self.update()
+
     def delete(self) -> tuple[int, dict[str, int]]:
         """History is never deleted through the ORM; use ``prune_history``."""
         raise ImmutableHistoryError(

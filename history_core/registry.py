@@ -11,9 +11,11 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models.signals import class_prepared
 
+from . import compat
 from .exceptions import AlreadyRegistered, NotRegistered
 from .options import TrackingOptions
 
@@ -47,6 +49,13 @@ def register(
     from . import tracking
     from .models import build_historical_model
 
+    if compat.is_auto_created(model):
+        raise ImproperlyConfigured(
+            f"{model._meta.label} is the table Django creates for a many-to-many "
+            "field; history_core does not track many-to-many changes yet. Track the "
+            "models on both sides, or declare the relation with an explicit "
+            "through= model and track that model."
+        )
     if model in _registry:
         first = _registry[model].registered_at
         raise AlreadyRegistered(

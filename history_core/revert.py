@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, models, transaction
+from django.utils import timezone
 
 from .capture import equal
 from .context import context
@@ -118,9 +119,10 @@ def revert(
             changes = _apply(options, pairs, record.__dict__, current, target)
             if dry_run or (not changes and not restored):
                 return RevertResult(target, None, changes, restored)
+            _check_relations(options, pairs, target, using)
             meta = {"reverted_from": record.history_id}
             with context(user=user, reason=reason, **meta):
-                target.save(force_insert=restored, using=using)
+                _save(options, target, restored, using)
             new_record = (
                 record._siblings().order_by("-history_date", "-history_id").first()
             )
@@ -135,6 +137,46 @@ def revert(
             f"Reverting {options.label} {record.object_id} to version {record.history_id} "
             f"violates {kind} constraint of the database; nothing was written."
         ) from error
+
+
+def _check_relations(
+    options: Any, pairs: list[tuple[str, str]], target: models.Model, using: str
+) -> None:
+    """Refuse a revert whose foreign keys point at rows that no longer exist.
+
+    Checked here, in the revert's own savepoint, because PostgreSQL defers
+    foreign key checks to the commit of the caller's outermost transaction.
+    """
+    fields = {f.attname: f for f in options.fields}
+    for name, attname in pairs:
+        field: Any = fields[attname]
+        value = getattr(target, attname)
+        if not field.is_relation or value is None or not field.db_constraint:
+            continue
+        related = field.related_model._base_manager.db_manager(using)
+        if not related.filter(**{field.target_field.attname: value}).exists():
+            raise RevertError(
+                f"Cannot revert {options.label} {getattr(target, 'pk', None)}: its "
+                f"{name} would point at {field.related_model._meta.label} {value}, "
+                "which no longer exists; restore that object first or revert "
+                "without this field."
+            )
+
+
+def _save(options: Any, target: models.Model, restored: bool, using: str) -> None:
+    """Save the reverted object; a restored one keeps its creation dates."""
+    if not restored:
+        target.save(using=using)
+        return
+    if target._meta.parents:  # a multi-table child: Django saves its parents' rows
+        target.save(force_insert=True, using=using)
+        return
+    now = timezone.now()
+    for field in target._meta.concrete_fields:
+        if getattr(field, "auto_now", False):
+            setattr(target, field.attname, now)
+    # raw: fields' pre_save hooks (auto_now_add) leave the restored values alone.
+    target.save_base(using=using, force_insert=True, raw=True)
 
 
 def _apply(

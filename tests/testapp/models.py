@@ -94,3 +94,108 @@ class Notice(Untracked):
 
     def __str__(self) -> str:
         return self.name
+
+
+# -- Equivalence twins: one tracked, one plain; same fields, same manager. ------------
+
+
+class PartQuerySet(models.QuerySet):
+    """A custom queryset, as in Django's docs ("Calling custom QuerySet methods
+    from the manager")."""
+
+    def cheap(self) -> "PartQuerySet":
+        return self.filter(price__lt=10)
+
+
+class PartManager(models.Manager):
+    """A manager whose ``get_queryset()`` builds the queryset itself."""
+
+    def get_queryset(self) -> PartQuerySet:
+        return PartQuerySet(self.model, using=self._db)
+
+    def cheap(self) -> PartQuerySet:
+        return self.get_queryset().cheap()
+
+
+class PartBase(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    price = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = PartManager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Part(PartBase):
+    """Tracked twin of :class:`PlainPart`."""
+
+    history = HistoricalRecords()
+
+
+class PlainPart(PartBase):
+    """Untracked twin of :class:`Part`."""
+
+
+# -- Field kinds the historical copy must get right. ---------------------------------
+
+
+class Node(models.Model):
+    """A UUID primary key and a foreign key to itself."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    label = models.CharField(max_length=50)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="kids"
+    )
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Ticket(models.Model):
+    """A foreign key to a model declared further down, on a non-pk field."""
+
+    title = models.CharField(max_length=50)
+    queue = models.ForeignKey(
+        "Queue", to_field="code", null=True, on_delete=models.SET_NULL
+    )
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Queue(models.Model):
+    code = models.CharField(max_length=10, unique=True)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Measure(models.Model):
+    """A stored generated column."""
+
+    width = models.IntegerField(default=1)
+    height = models.IntegerField(default=1)
+    area = models.GeneratedField(
+        expression=models.F("width") * models.F("height"),
+        output_field=models.IntegerField(),
+        db_persist=True,
+    )
+    colour = models.CharField(max_length=10, default="blue")
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
