@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 from django.apps import apps
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, router
+from django.db import models
 
 from .diff import ModelDelta, diff_records
 from .exceptions import ImmutableHistoryError
@@ -76,30 +76,6 @@ class HistoricalRecordBase(models.Model):
                 "saving the tracked object instead."
             )
         super().save(*args, **kwargs)
-
-    def save_base(  # type: ignore[override]
-        self,
-        raw: bool = False,
-        force_insert: Any = False,
-        force_update: bool = False,
-        using: str | None = None,
-        update_fields: Any = None,
-    ) -> None:
-        """Insert, never update: also for ``loaddata``, which calls this directly."""
-        if force_update or update_fields:
-            raise ImmutableHistoryError(
-                f"{type(self).__name__} rows are immutable: they are never updated."
-            )
-        if self.history_id is not None:
-            db = using or router.db_for_write(type(self), instance=self)
-            manager = type(self)._base_manager.db_manager(db)
-            if manager.filter(history_id=self.history_id).exists():
-                raise ImmutableHistoryError(
-                    f"{type(self).__name__} {self.history_id} exists already and "
-                    "history rows are immutable: load history fixtures into an empty "
-                    "table, or leave history_id out so they load as new rows."
-                )
-        super().save_base(raw=raw, force_insert=True, using=using)
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ImmutableHistoryError(

@@ -233,10 +233,16 @@ def _pg_statements(options: TrackingOptions, connection: Any) -> list[str]:
                 f'EXECUTE FUNCTION "{function}"()'
             )
     history = qn(options.historical_model._meta.db_table)
+    # Per row: an UPDATE that matches nothing (loaddata tries one before each
+    # INSERT) is not a rewrite.
+    append_only = _name(options.label, "append-only")
     statements.append(
-        f'CREATE TRIGGER "{_name(options.label, "append-only")}" BEFORE UPDATE OR '
-        f"DELETE OR TRUNCATE ON {history} FOR EACH STATEMENT EXECUTE FUNCTION "
-        f'"{APPEND_ONLY_FUNCTION}"()'
+        f'CREATE TRIGGER "{append_only}_r" BEFORE UPDATE OR DELETE ON {history} '
+        f'FOR EACH ROW EXECUTE FUNCTION "{APPEND_ONLY_FUNCTION}"()'
+    )
+    statements.append(
+        f'CREATE TRIGGER "{append_only}_t" BEFORE TRUNCATE ON {history} '
+        f'FOR EACH STATEMENT EXECUTE FUNCTION "{APPEND_ONLY_FUNCTION}"()'
     )
     return statements
 
@@ -249,7 +255,8 @@ def _pg_append_only() -> str:
         "  RAISE EXCEPTION 'history rows of % are append-only: % refused', "
         "TG_TABLE_NAME, TG_OP USING ERRCODE = 'restrict_violation', HINT = "
         "'Versions are written by history_core only; drop old ones with the "
-        "prune_history command.';\nEND IF;\nRETURN NULL;\nEND $$;"
+        "prune_history command.';\nEND IF;\n"
+        "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\nRETURN NEW;\nEND $$;"
     )
 
 
