@@ -92,9 +92,12 @@ def test_a_fixture_of_new_versions_loads_as_new_rows(
     ],
 )
 def test_the_database_refuses_rewriting_history(record: Any, sql: str) -> None:
-    with pytest.raises(DatabaseError, match="append-only"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
     assert type(record).objects.get().price == 1
 
 
