@@ -6,11 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from catalog.models import Product
 from history_core import RevertConflict, RevertError
 from history_core.diff import ModelChange
-from tests.testapp.models import Document
+from tests.testapp.models import Document, Part
 
 from .helpers import versions
 
@@ -206,3 +207,40 @@ def test_revert_leaves_auto_now_fields_to_the_save() -> None:
     document.refresh_from_db()
     assert document.body == "v1"
     assert document.updated_at > first.updated_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_revert_to_a_relation_that_is_gone_fails_inside_the_callers_transaction(
+    make_category: Any, make_product: Any
+) -> None:
+    category = make_category()
+    product = make_product(category=category)
+    with_category = product.history.get()
+    product.category = None
+    product.save()
+    category.delete()
+
+    with transaction.atomic():
+        with pytest.raises(RevertError, match="no longer exists"):
+            with_category.revert()
+        # The caller's transaction is still usable and commits cleanly.
+        product.name = "Still editable"
+        product.save()
+
+    product.refresh_from_db()
+    assert (product.name, product.category_id) == ("Still editable", None)
+    assert versions(product, "category_id")[-1] == ("~", None)
+
+
+@pytest.mark.django_db
+def test_restoring_a_deleted_object_keeps_its_creation_date() -> None:
+    part = Part.objects.create(name="Gear", price=Decimal("3.00"))
+    created = part.created
+    last = part.history.get()
+    part.delete()
+
+    result = last.revert()
+
+    restored = Part.objects.get(pk=last.id)
+    assert result.restored and restored.created == created
+    assert versions(restored, "created")[-1] == ("+", created)
