@@ -346,6 +346,15 @@ def statements(options: TrackingOptions, using: str) -> list[str]:
     )
 
 
+def expected(options: TrackingOptions, using: str) -> set[str]:
+    """Return the names of the triggers ``options.model`` needs on ``using``."""
+    found = set()
+    for statement in statements(options, using):
+        if statement.startswith("CREATE TRIGGER"):
+            found.add(statement.split('"', 2)[1])
+    return found
+
+
 def installed(using: str) -> list[tuple[str, str]]:
     """Return ``(table, trigger)`` for every history_core trigger on ``using``."""
     connection = connections[using]

@@ -3,6 +3,7 @@
 #
 #   bash scripts/test.sh                 # python3 (3.11, Django 5.2)
 #   PYTHON=python3.12 bash scripts/test.sh   # Django 6.x
+#   PYTHON=python3.13 DJANGO="Django>=6.0,<6.1" bash scripts/test.sh   # a given Django
 #
 # PostgreSQL is taken from PG_URL (default postgres://root@127.0.0.1:5432/postgres);
 # set SKIP_POSTGRES=1 to run on SQLite only.
@@ -13,6 +14,8 @@ PYTHON=${PYTHON:-python3}
 version=$("$PYTHON" -c 'import sys; print("%d%d" % sys.version_info[:2])')
 VENV=${VENV:-.venv}
 [ "$version" = "311" ] || VENV=${VENV}-py$version
+DJANGO=${DJANGO:-}
+[ -z "$DJANGO" ] || VENV=${VENV}-dj$(echo "$DJANGO" | tr -dc '0-9' | cut -c1-4)
 PG_URL=${PG_URL:-postgres://root@127.0.0.1:5432/postgres}
 
 # The browser test needs Debian's chromium; install it when we can (root + apt).
@@ -26,6 +29,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+[ -z "$DJANGO" ] || "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$DJANGO"
 "$VENV/bin/python" -c 'import django; print("Django", django.get_version())'
 
 echo "== tests on SQLite (with the coverage floor of pyproject.toml)"
@@ -33,6 +37,6 @@ DATABASE_URL="sqlite:///:memory:" "$VENV/bin/python" -m pytest \
   --cov --cov-report=term:skip-covered --cov-fail-under=85 "$@"
 if [ "${SKIP_POSTGRES:-0}" != "1" ]; then
   echo "== tests on PostgreSQL ($PG_URL)"
-  DATABASE_URL="$PG_URL" TEST_DATABASE_NAME="${TEST_DATABASE_NAME:-test_history_py$version}" \
+  DATABASE_URL="$PG_URL" TEST_DATABASE_NAME="${TEST_DATABASE_NAME:-test_history_py$version${DJANGO:+_$(echo "$DJANGO" | tr -dc '0-9' | cut -c1-4)}}" \
     "$VENV/bin/python" -m pytest "$@"
 fi

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from catalog.models import Category, Product
+from history_core import triggers
 from history_core.database import pruning
 from tests.testapp.models import Document
 
@@ -266,3 +268,24 @@ def test_prune_rejects_bad_options_and_deletes_nothing(
     with pytest.raises(CommandError, match=message):
         run("prune_history", *args)
     assert Product.history.count() == 1
+
+
+@pytest.mark.django_db
+def test_history_triggers_check_and_install(make_product: Any) -> None:
+    assert "has its triggers" in run("history_triggers", "--check")
+    with connection.cursor() as cursor:
+        for table, name in triggers.installed(connection.alias):
+            if table == "catalog_product":
+                on = " ON catalog_product" if connection.vendor == "postgresql" else ""
+                cursor.execute(f'DROP TRIGGER "{name}"{on}')
+    with pytest.raises(CommandError, match="without triggers"):
+        run("history_triggers", "--check", "--model", "catalog.Product")
+    product = make_product()
+    assert not product.history.exists()  # what --check warns about
+
+    assert "Installed the triggers of 1" in run(
+        "history_triggers", "--model", "catalog.Product"
+    )
+    product.name = "Recorded again"
+    product.save()
+    assert product.history.get().name == "Recorded again"
