@@ -1,6 +1,8 @@
 """Models used only by the tests: edge cases of tracking."""
 
 import uuid
+from contextvars import ContextVar
+from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -199,3 +201,36 @@ class Measure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.width}x{self.height}"
+
+
+# -- A multi-tenant style model: overrides narrow Django's own UPDATE. --------------
+
+current_tenant: ContextVar[str] = ContextVar("current_tenant", default="a")
+
+
+class TenantNote(models.Model):
+    """Overrides ``save_base``, ``_do_insert`` and ``_do_update``, as multi-tenant
+    packages do; ``_do_update`` only touches the current tenant's rows."""
+
+    tenant = models.CharField(max_length=10)
+    text = models.CharField(max_length=50)
+
+    history = HistoricalRecords()
+
+    calls: ClassVar[list[str]] = []
+
+    def __str__(self) -> str:
+        return self.text
+
+    def save_base(self, *args: Any, **kwargs: Any) -> None:
+        TenantNote.calls.append("save_base")
+        super().save_base(*args, **kwargs)
+
+    def _do_insert(self, *args: Any, **kwargs: Any) -> Any:
+        TenantNote.calls.append("_do_insert")
+        return super()._do_insert(*args, **kwargs)
+
+    def _do_update(self, base_qs: Any, *args: Any, **kwargs: Any) -> Any:
+        TenantNote.calls.append("_do_update")
+        narrowed = base_qs.filter(tenant=current_tenant.get())
+        return super()._do_update(narrowed, *args, **kwargs)
