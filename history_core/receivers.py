@@ -21,7 +21,8 @@ from .signals import after_version, before_version
 _LATEST = "_history_latest_before"
 
 
-def _tracked(sender: Any) -> Any:
+def tracked(sender: Any) -> Any:
+    """The tracking options of ``sender`` or of its first tracked parent, or None."""
     options = live_options(sender)
     if options is None:
         parents = tracked_parents(sender)
@@ -47,7 +48,7 @@ def before_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
     reason = state.pop("_change_reason", None)
     options = None
     if before_version.has_listeners(sender) or after_version.has_listeners(sender):
-        options = _tracked(sender)
+        options = tracked(sender)
     if options is None:
         instance_context.set(
             {"user": user, "reason": reason} if user or reason else None
@@ -69,7 +70,7 @@ def after_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
         instance.__dict__["_history_pk"] = instance.pk
     if not after_version.has_listeners(sender):
         return
-    options = _tracked(sender)
+    options = tracked(sender)
     if options is None:
         return
     using = kwargs.get("using") or "default"

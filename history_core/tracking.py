@@ -19,6 +19,7 @@ from typing import Any
 from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models.signals import (
+    class_prepared,
     post_delete,
     post_migrate,
     post_save,
@@ -34,18 +35,49 @@ from .queries import HistoryDescriptor
 _UID = "history_core"
 
 
+def _subclasses(model: Any) -> list[Any]:
+    found = []
+    for child in model.__subclasses__():
+        found += [child, *_subclasses(child)]
+    return [c for c in found if not c._meta.abstract]
+
+
+def _connect_deletes(model: Any) -> None:
+    # Per sender, never for every model: Django's collector deletes a model without
+    # delete receivers with one fast DELETE, and untracked models must keep that.
+    uid = f"{_UID}:{model._meta.label}"
+    pre_delete.connect(receivers.before_write, sender=model, dispatch_uid=uid)
+    post_delete.connect(receivers.after_write, sender=model, dispatch_uid=uid)
+
+
+def _disconnect_deletes(model: Any) -> None:
+    uid = f"{_UID}:{model._meta.label}"
+    pre_delete.disconnect(sender=model, dispatch_uid=uid)
+    post_delete.disconnect(sender=model, dispatch_uid=uid)
+
+
 def install(options: TrackingOptions) -> None:
     """Start tracking ``options.model`` on the Python side."""
     model: Any = options.model
     setattr(model, LIVE_ATTR, options)
     setattr(model, options.manager_name, HistoryDescriptor(options.historical_model))
+    for sender in [model, *_subclasses(model)]:
+        _connect_deletes(sender)
 
 
 def uninstall(options: TrackingOptions) -> None:
     """Undo :func:`install`. Triggers already in a database stay until ``migrate``."""
     model: Any = options.model
+    for sender in [model, *_subclasses(model)]:
+        _disconnect_deletes(sender)
     delattr(model, options.manager_name)
     delattr(model, LIVE_ATTR)
+
+
+def _on_class_prepared(sender: Any, **kwargs: Any) -> None:
+    """A proxy or multi-table child of a tracked model deletes tracked rows too."""
+    if not sender._meta.abstract and receivers.tracked(sender) is not None:
+        _connect_deletes(sender)
 
 
 def drop_triggers(using: str = "default", **kwargs: Any) -> None:
@@ -70,9 +102,15 @@ def connect(app_config: Any) -> None:
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None:
             database.connect(connection=connection)
-    for signal in (pre_save, pre_delete):
-        signal.connect(receivers.before_write, dispatch_uid=_UID)
-    for signal in (post_save, post_delete):
-        signal.connect(receivers.after_write, dispatch_uid=_UID)
+    # Saves: for every sender (a child's save writes its tracked parent's row);
+    # Django's save path does not change with receivers. Deletes: per tracked model.
+    pre_save.connect(receivers.before_write, dispatch_uid=_UID)
+    post_save.connect(receivers.after_write, dispatch_uid=_UID)
+    class_prepared.connect(_on_class_prepared, dispatch_uid=_UID)
+    from .registry import _registry  # models imported before ready() have children
+
+    for options in _registry.values():
+        for child in _subclasses(options.model):
+            _connect_deletes(child)
     pre_migrate.connect(drop_triggers, sender=app_config, dispatch_uid=_UID)
     post_migrate.connect(install_triggers, sender=app_config, dispatch_uid=_UID)

@@ -228,7 +228,7 @@ class TenantNote(models.Model):
 
     def _do_insert(self, *args: Any, **kwargs: Any) -> Any:
         TenantNote.calls.append("_do_insert")
-        return super()._do_insert(*args, **kwargs)
+        return super()._do_insert(*args, **kwargs)  # type: ignore[misc]
 
     def _do_update(self, base_qs: Any, *args: Any, **kwargs: Any) -> Any:
         TenantNote.calls.append("_do_update")
