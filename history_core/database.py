@@ -20,6 +20,7 @@ The JSON holds ``user`` (primary key), ``reason``, ``meta`` (``history_context``
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,9 +47,9 @@ _statement: ContextVar[list[Any] | None] = ContextVar(
     "history_core_statement", default=None
 )
 
-_SET_CONTEXT = (
-    f"SELECT set_config('{CONTEXT_SETTING}', %s, true), "
-    f"set_config('{STATEMENT_SETTING}', %s, true)"
+_SET_SESSION_CONTEXT = (
+    f"SELECT set_config('{CONTEXT_SETTING}', %s, false), "
+    f"set_config('{STATEMENT_SETTING}', %s, false)"
 )
 _PREFIX = (
     f"SELECT set_config('{CONTEXT_SETTING}', %s, true), "
@@ -111,18 +112,24 @@ def _execute_postgresql(
     encoded = _encode(values, connection)
     cursor = context["cursor"]
     if many or params is None or not compat.accepts_several_statements(cursor):
-        # A separate round trip: the context holds until reset, whatever message.
-        cursor.cursor.execute(_SET_CONTEXT, [encoded, "*"])
+        # A separate round trip, session-wide (a transaction-local setting would
+        # end with this statement's own transaction in autocommit), reset after.
+        cursor.cursor.execute(_SET_SESSION_CONTEXT, [encoded, "*"])
         try:
             return execute(sql, params, many, context)
         finally:
-            if not connection.needs_rollback:
-                cursor.cursor.execute(_SET_CONTEXT, ["", ""])
+            _reset_session_context(cursor)
     # Same message: the triggers accept the context only for statements sent
     # with it (statement_timestamp() is the time the message arrived).
     result = execute(f"{_PREFIX}; {sql}", [encoded, *params], many, context)
     cursor.cursor.nextset()  # the caller reads the results of its own statement
     return result
+
+
+def _reset_session_context(cursor: Any) -> None:
+    # In an aborted transaction this fails, and the rollback undoes the setting.
+    with contextlib.suppress(Exception):
+        cursor.cursor.execute(_SET_SESSION_CONTEXT, ["", ""])
 
 
 def execute_wrapper(

@@ -274,6 +274,12 @@ class HistoryDescriptor:
             pk = instance.pk
             if pk is None:  # Django clears the pk of a deleted instance
                 pk = instance.__dict__.get("_history_pk")
+            if pk is None and not instance._state.adding:
+                raise ValueError(
+                    f"This {owner._meta.label} was deleted and Django cleared its "
+                    "primary key before it was known here (it came from bulk_create); "
+                    f"read its versions with {owner.__name__}.history.filter(...)."
+                )
             if pk is None:
                 raise ValueError(
                     f"{owner._meta.label} has no history before it is saved "

@@ -2,9 +2,13 @@
 
 The triggers write every version; these receivers only carry what belongs to one
 instance (``instance._history_user``, ``instance._change_reason``, and what
-``before_version`` receivers add) to the statements of its save or delete, and
-send ``after_version``. They are connected once, for every sender: a save of a
-multi-table child or a proxy writes rows of tracked models too.
+``before_version`` receivers add) to the statements of its save, and send
+``after_version``. ``pre_save`` / ``post_save`` are connected for every sender (a
+save of a multi-table child or a proxy writes rows of tracked models too). No
+delete receiver is connected: Django deletes models that have none with its fast
+path, and a tracked model must delete exactly as an untracked one; ``post_init``
+and ``post_save`` remember the primary key, so ``obj.history`` still answers after
+``obj.delete()`` (which clears it).
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import models
-from django.db.models.signals import post_delete
 
 from .database import instance_context
 from .options import live_options, tracked_parents
@@ -42,7 +45,7 @@ def _latest_id(options: Any, instance: models.Model, using: str) -> int:
 
 
 def before_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
-    """``pre_save`` / ``pre_delete``: set the instance's context for its statements."""
+    """``pre_save``: set the instance's context for the statements of its save."""
     state = instance.__dict__
     user = state.pop("_history_user", None)
     reason = state.pop("_change_reason", None)
@@ -63,11 +66,9 @@ def before_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
 
 
 def after_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
-    """``post_save`` / ``post_delete``: end the instance's context; ``after_version``."""
+    """``post_save``: end the instance's context; send ``after_version``."""
     instance_context.set(None)
-    if kwargs.get("signal") is post_delete:
-        # Django clears the pk after the delete: obj.history still finds the rows.
-        instance.__dict__["_history_pk"] = instance.pk
+    remember_pk(sender, instance)
     if not after_version.has_listeners(sender):
         return
     options = tracked(sender)
@@ -82,3 +83,9 @@ def after_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
         ).order_by("history_date", "history_id")
     )
     after_version.send(sender=sender, instance=instance, versions=versions)
+
+
+def remember_pk(sender: Any, instance: models.Model, **kwargs: Any) -> None:
+    """``post_init`` / ``post_save``: keep the pk that ``delete()`` will clear."""
+    if instance.pk is not None:
+        instance.__dict__["_history_pk"] = instance.pk

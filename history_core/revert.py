@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import DatabaseError, IntegrityError, models, transaction
 from django.utils import timezone
@@ -91,6 +91,7 @@ def revert(
     model = options.model
     using = record._state.db or "default"
     pairs = _field_pairs(options, fields)
+    restoring = False
     try:
         with transaction.atomic(using=using):
             live = (
@@ -109,7 +110,7 @@ def revert(
                     f"{getattr(latest, 'history_id', None)}, newer than the expected "
                     f"{expected}; reload its history and retry."
                 )
-            restored = live is None
+            restored = restoring = live is None
             target = record.instance if restored else live
             current = (
                 (latest.__dict__ if latest is not None else {})
@@ -127,16 +128,35 @@ def revert(
                 record._siblings().order_by("-history_date", "-history_id").first()
             )
             return RevertResult(target, new_record, changes, restored)
-    except (IntegrityError, DatabaseError) as error:
-        # The database's own text may show other rows' values: log it, don't show it.
-        logger.info(
-            "revert of %s %s failed: %s", options.label, record.object_id, error
-        )
-        kind = "a uniqueness or relation" if isinstance(error, IntegrityError) else "a"
-        raise RevertError(
-            f"Reverting {options.label} {record.object_id} to version {record.history_id} "
-            f"violates {kind} constraint of the database; nothing was written."
-        ) from error
+    except IntegrityError as error:
+        if restoring and _recreated(model, record, using):
+            raise RevertConflict(
+                f"{options.label} {record.object_id} was re-created while it was "
+                "being restored; reload its history and retry."
+            ) from error
+        _raise_revert_error(options, record, error)
+    except DatabaseError as error:
+        _raise_revert_error(options, record, error)
+
+
+def _recreated(model: Any, record: Any, using: str) -> bool:
+    """Whether a restore lost a race: the object exists again (made by another)."""
+    connection = transaction.get_connection(using)
+    if connection.needs_rollback:  # inside the caller's broken transaction: unknown
+        return False
+    return bool(
+        model._base_manager.db_manager(using).filter(pk=record.object_id).exists()
+    )
+
+
+def _raise_revert_error(options: Any, record: Any, error: Exception) -> NoReturn:
+    # The database's own text may show other rows' values: log it, don't show it.
+    logger.info("revert of %s %s failed: %s", options.label, record.object_id, error)
+    kind = "a uniqueness or relation" if isinstance(error, IntegrityError) else "a"
+    raise RevertError(
+        f"Reverting {options.label} {record.object_id} to version {record.history_id} "
+        f"violates {kind} constraint of the database; nothing was written."
+    ) from error
 
 
 def _check_relations(

@@ -20,10 +20,9 @@ from django.db import connections
 from django.db.backends.signals import connection_created
 from django.db.models.signals import (
     class_prepared,
-    post_delete,
+    post_init,
     post_migrate,
     post_save,
-    pre_delete,
     pre_migrate,
     pre_save,
 )
@@ -42,18 +41,16 @@ def _subclasses(model: Any) -> list[Any]:
     return [c for c in found if not c._meta.abstract]
 
 
-def _connect_deletes(model: Any) -> None:
-    # Per sender, never for every model: Django's collector deletes a model without
-    # delete receivers with one fast DELETE, and untracked models must keep that.
+def _connect_instances(model: Any) -> None:
+    # post_init, never pre_delete / post_delete: Django's collector takes its fast
+    # path (one DELETE, no rows loaded) only for models without delete receivers,
+    # and a tracked model must delete exactly as an untracked one does.
     uid = f"{_UID}:{model._meta.label}"
-    pre_delete.connect(receivers.before_write, sender=model, dispatch_uid=uid)
-    post_delete.connect(receivers.after_write, sender=model, dispatch_uid=uid)
+    post_init.connect(receivers.remember_pk, sender=model, dispatch_uid=uid)
 
 
-def _disconnect_deletes(model: Any) -> None:
-    uid = f"{_UID}:{model._meta.label}"
-    pre_delete.disconnect(sender=model, dispatch_uid=uid)
-    post_delete.disconnect(sender=model, dispatch_uid=uid)
+def _disconnect_instances(model: Any) -> None:
+    post_init.disconnect(sender=model, dispatch_uid=f"{_UID}:{model._meta.label}")
 
 
 def install(options: TrackingOptions) -> None:
@@ -62,22 +59,22 @@ def install(options: TrackingOptions) -> None:
     setattr(model, LIVE_ATTR, options)
     setattr(model, options.manager_name, HistoryDescriptor(options.historical_model))
     for sender in [model, *_subclasses(model)]:
-        _connect_deletes(sender)
+        _connect_instances(sender)
 
 
 def uninstall(options: TrackingOptions) -> None:
     """Undo :func:`install`. Triggers already in a database stay until ``migrate``."""
     model: Any = options.model
     for sender in [model, *_subclasses(model)]:
-        _disconnect_deletes(sender)
+        _disconnect_instances(sender)
     delattr(model, options.manager_name)
     delattr(model, LIVE_ATTR)
 
 
 def _on_class_prepared(sender: Any, **kwargs: Any) -> None:
-    """A proxy or multi-table child of a tracked model deletes tracked rows too."""
+    """A proxy or multi-table child of a tracked model has tracked rows too."""
     if not sender._meta.abstract and receivers.tracked(sender) is not None:
-        _connect_deletes(sender)
+        _connect_instances(sender)
 
 
 def drop_triggers(using: str = "default", **kwargs: Any) -> None:
@@ -103,7 +100,7 @@ def connect(app_config: Any) -> None:
         if connection.connection is not None:
             database.connect(connection=connection)
     # Saves: for every sender (a child's save writes its tracked parent's row);
-    # Django's save path does not change with receivers. Deletes: per tracked model.
+    # Django's save path does not change with receivers.
     pre_save.connect(receivers.before_write, dispatch_uid=_UID)
     post_save.connect(receivers.after_write, dispatch_uid=_UID)
     class_prepared.connect(_on_class_prepared, dispatch_uid=_UID)
@@ -111,6 +108,6 @@ def connect(app_config: Any) -> None:
 
     for options in _registry.values():
         for child in _subclasses(options.model):
-            _connect_deletes(child)
+            _connect_instances(child)
     pre_migrate.connect(drop_triggers, sender=app_config, dispatch_uid=_UID)
     post_migrate.connect(install_triggers, sender=app_config, dispatch_uid=_UID)

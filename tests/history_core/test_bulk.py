@@ -256,13 +256,24 @@ def test_cascading_delete_queries_do_not_grow_with_rows(queries: Any) -> None:
 
 @pytest.mark.django_db
 def test_instance_delete_with_cascade_records_both(make_product: Any) -> None:
-    document = _documents_with_comments(1)[0]
+    document = Document.objects.get(pk=_documents_with_comments(1)[0].pk)
     comment = document.comments.get()
 
     document.delete()
 
     assert versions(comment, "text")[-1][0] == "-"
     assert versions(document, "title")[-1][0] == "-"
+
+
+@pytest.mark.django_db
+def test_history_of_a_deleted_bulk_created_instance_says_how_to_read_it() -> None:
+    document = _documents_with_comments(1)[0]
+    pk = document.pk
+    document.delete()
+
+    with pytest.raises(ValueError, match=r"Document\.history\.filter"):
+        document.history.all()
+    assert Document.history.filter(id=pk).latest().history_type == "-"
 
 
 @pytest.mark.django_db(transaction=True)

@@ -139,10 +139,10 @@ def test_instance_change_reason_and_user_win_for_one_save(
 
 
 @pytest.mark.django_db
-def test_instance_change_reason_is_recorded_on_delete(make_product: Any) -> None:
+def test_a_delete_takes_its_reason_from_the_context(make_product: Any) -> None:
     product = make_product()
-    product._change_reason = "discontinued"  # type: ignore[attr-defined]
-    product.delete()
+    with history_core.context(reason="discontinued"):
+        product.delete()
     assert product.history.latest().history_change_reason == "discontinued"
 
 

@@ -72,12 +72,7 @@ def test_after_version_sends_the_versions_written(
     product.save()  # a no-op: no version
     product.price = Decimal("7.00")
     product.save()
-    pk = product.pk
-    product.delete()
+    product.delete()  # deletes send no signal (Django's fast path is kept)
 
-    assert heard == [
-        (Product, pk, ["+"]),
-        (Product, pk, []),
-        (Product, pk, ["~"]),
-        (Product, pk, ["-"]),
-    ]
+    pk = product.history.latest().id
+    assert heard == [(Product, pk, ["+"]), (Product, pk, []), (Product, pk, ["~"])]
