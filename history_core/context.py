@@ -36,6 +36,25 @@ class Frame:
 
 _frames: ContextVar[tuple[Frame, ...]] = ContextVar("history_core_frames", default=())
 
+# The user, reason and meta of one instance's save (``instance._history_user``,
+# ``_change_reason``, ``before_version`` receivers), set by ``pre_save`` and reset by
+# ``post_save``; they win over the frames. A ``context`` block starts without one
+# and restores the one outside when it ends, so an instance's values never reach
+# writes in a block entered after (or around) its save.
+instance_context: ContextVar[dict[str, Any] | None] = ContextVar(
+    "history_core_instance_context", default=None
+)
+
+
+def _enter(frame: Frame) -> tuple[Token[tuple[Frame, ...]], Token[Any]]:
+    return _frames.set((*_frames.get(), frame)), instance_context.set(None)
+
+
+def _exit(tokens: tuple[Token[tuple[Frame, ...]], Token[Any]]) -> None:
+    frames, instance = tokens
+    instance_context.reset(instance)
+    _frames.reset(frames)
+
 
 @dataclass(frozen=True)
 class Resolved:
@@ -78,14 +97,14 @@ class context:  # noqa: N801 - used like a function: ``with history_core.context
 
     def __init__(self, user: Any = None, reason: str | None = None, **meta: Any):
         self.frame = Frame(user=user, reason=reason, meta=meta)
-        self._tokens: list[Token[tuple[Frame, ...]]] = []
+        self._tokens: list[tuple[Token[tuple[Frame, ...]], Token[Any]]] = []
 
     def __enter__(self) -> context:
-        self._tokens.append(_frames.set((*_frames.get(), self.frame)))
+        self._tokens.append(_enter(self.frame))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        _frames.reset(self._tokens.pop())
+        _exit(self._tokens.pop())
 
     async def __aenter__(self) -> context:
         return self.__enter__()
@@ -99,20 +118,20 @@ class context:  # noqa: N801 - used like a function: ``with history_core.context
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                token = _frames.set((*_frames.get(), frame))
+                tokens = _enter(frame)
                 try:
                     return await func(*args, **kwargs)
                 finally:
-                    _frames.reset(token)
+                    _exit(tokens)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            token = _frames.set((*_frames.get(), frame))
+            tokens = _enter(frame)
             try:
                 return func(*args, **kwargs)
             finally:
-                _frames.reset(token)
+                _exit(tokens)
 
         return wrapper  # type: ignore[return-value]

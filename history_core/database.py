@@ -31,16 +31,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections
 from django.utils import timezone
 
-from . import compat
+from . import compat, triggers
 from .conf import get_setting
-from .context import current
+from .context import current, instance_context
 from .triggers import CONTEXT_SETTING, PREFIX, PRUNE_SETTING, STATEMENT_SETTING
 
-# Set by a save or delete of one instance (``instance._history_user`` /
-# ``_change_reason``, enriched by ``before_version`` receivers) for its statements.
-instance_context: ContextVar[dict[str, Any] | None] = ContextVar(
-    "history_core_instance_context", default=None
-)
 _pruning: ContextVar[bool] = ContextVar("history_core_pruning", default=False)
 # One SQLite statement's context, computed at its first trigger call.
 _statement: ContextVar[list[Any] | None] = ContextVar(
@@ -95,41 +90,77 @@ def _encode(values: dict[str, Any], connection: Any) -> str:
             if connection.vendor == "sqlite"
             else now.isoformat(),
         }
-    return json.dumps(values, cls=DjangoJSONEncoder, separators=(",", ":"))
+    return json.dumps(values, cls=_Encoder, separators=(",", ":"))
+
+
+class _Encoder(DjangoJSONEncoder):
+    """Django's JSON encoder; what it cannot encode is stored as its ``str()``.
+
+    A context value is never a reason to refuse the host application's write.
+    """
+
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
 
 
 def _is_write(sql: str) -> bool:
     return sql.lstrip()[:7].upper().startswith(_WRITES)
 
 
+_tracked_tables: tuple[int, tuple[str, ...]] = (-1, ())
+
+
+def _touches_tracked_table(sql: str) -> bool:
+    """Whether ``sql`` names a table whose triggers read the context.
+
+    Writes to other tables are sent exactly as the application wrote them.
+    """
+    global _tracked_tables
+    from .registry import _registry, registry_version
+
+    version, tables = _tracked_tables
+    if version != registry_version():
+        names = {t for o in _registry.values() for t in triggers.tables_of(o)}
+        tables = tuple(sorted(names))
+        _tracked_tables = (registry_version(), tables)
+    return any(table in sql for table in tables)
+
+
 def _execute_postgresql(
     execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     connection = context["connection"]
+    if not _touches_tracked_table(sql):
+        return execute(sql, params, many, context)
     values = payload(connection, with_now=False)
     if not values:
         return execute(sql, params, many, context)
     encoded = _encode(values, connection)
     cursor = context["cursor"]
-    if many or params is None or not compat.accepts_several_statements(cursor):
-        # A separate round trip, session-wide (a transaction-local setting would
-        # end with this statement's own transaction in autocommit), reset after.
-        cursor.cursor.execute(_SET_SESSION_CONTEXT, [encoded, "*"])
-        try:
-            return execute(sql, params, many, context)
-        finally:
-            _reset_session_context(cursor)
+    if (
+        many
+        or not isinstance(params, list | tuple)
+        or not compat.accepts_several_statements(cursor)
+    ):
+        # A separate round trip on a cursor of our own (the caller's cursor keeps
+        # its statement's results), session-wide (a transaction-local setting
+        # would end with its own transaction in autocommit), reset after.
+        with compat.raw_connection(connection).cursor() as own:
+            own.execute(_SET_SESSION_CONTEXT, [encoded, "*"])
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                # In an aborted transaction this fails; the rollback undoes it.
+                with contextlib.suppress(Exception):
+                    own.execute(_SET_SESSION_CONTEXT, ["", ""])
     # Same message: the triggers accept the context only for statements sent
     # with it (statement_timestamp() is the time the message arrived).
     result = execute(f"{_PREFIX}; {sql}", [encoded, *params], many, context)
     cursor.cursor.nextset()  # the caller reads the results of its own statement
     return result
-
-
-def _reset_session_context(cursor: Any) -> None:
-    # In an aborted transaction this fails, and the rollback undoes the setting.
-    with contextlib.suppress(Exception):
-        cursor.cursor.execute(_SET_SESSION_CONTEXT, ["", ""])
 
 
 def execute_wrapper(

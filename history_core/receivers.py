@@ -17,11 +17,12 @@ from typing import Any
 
 from django.db import models
 
-from .database import instance_context
+from .context import instance_context
 from .options import live_options, tracked_parents
 from .signals import after_version, before_version
 
 _LATEST = "_history_latest_before"
+_RESET_KEY = "_history_context_token"
 
 
 def tracked(sender: Any) -> Any:
@@ -45,21 +46,23 @@ def _latest_id(options: Any, instance: models.Model, using: str) -> int:
 
 
 def before_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
-    """``pre_save``: set the instance's context for the statements of its save."""
+    """``pre_save``: set the instance's context for the statements of its save.
+
+    Untracked senders (with no tracked parent) are left alone entirely. Contexts
+    nest: a save made by a receiver during this one restores this one's after it.
+    """
+    options = tracked(sender)
+    if options is None:
+        return
     state = instance.__dict__
     user = state.pop("_history_user", None)
     reason = state.pop("_change_reason", None)
-    options = None
-    if before_version.has_listeners(sender) or after_version.has_listeners(sender):
-        options = tracked(sender)
-    if options is None:
-        instance_context.set(
-            {"user": user, "reason": reason} if user or reason else None
-        )
-        return
     context: dict[str, Any] = {"user": user, "reason": reason, "meta": {}}
-    before_version.send(sender=sender, instance=instance, context=context)
-    instance_context.set(context)
+    if before_version.has_listeners(sender):
+        before_version.send(sender=sender, instance=instance, context=context)
+    has_values = context["user"] or context["reason"] or context["meta"]
+    if has_values or instance_context.get() is not None:
+        state[_RESET_KEY] = instance_context.set(context if has_values else None)
     if after_version.has_listeners(sender) and instance.pk is not None:
         using = kwargs.get("using") or "default"
         state[_LATEST] = _latest_id(options, instance, using)
@@ -67,12 +70,17 @@ def before_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
 
 def after_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
     """``post_save``: end the instance's context; send ``after_version``."""
-    instance_context.set(None)
-    remember_pk(sender, instance)
-    if not after_version.has_listeners(sender):
-        return
     options = tracked(sender)
     if options is None:
+        return
+    token = instance.__dict__.pop(_RESET_KEY, None)
+    if token is not None:
+        try:
+            instance_context.reset(token)
+        except ValueError:  # set in another context (a thread or task): drop it
+            instance_context.set(None)
+    remember_pk(sender, instance)
+    if not after_version.has_listeners(sender):
         return
     using = kwargs.get("using") or "default"
     since = instance.__dict__.pop(_LATEST, 0)

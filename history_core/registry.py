@@ -20,6 +20,12 @@ from .exceptions import AlreadyRegistered, NotRegistered
 from .options import TrackingOptions
 
 _registry: dict[type[models.Model], TrackingOptions] = {}
+_changes = [0]  # bumped by register() / unregister(): caches keyed on it expire
+
+
+def registry_version() -> int:
+    """A number that changes whenever a model is registered or unregistered."""
+    return _changes[0]
 
 
 def _caller_location(depth: int = 2) -> str:
@@ -74,6 +80,7 @@ def register(
     options.historical_model = build_historical_model(options)
     tracking.install(options)
     _registry[model] = options
+    _changes[0] += 1
     return options
 
 
@@ -90,6 +97,7 @@ def unregister(model: type[models.Model]) -> None:
             f"{model._meta.label} is not tracked; nothing to unregister."
         )
     tracking.uninstall(options)
+    _changes[0] += 1
 
 
 def is_registered(model: type[models.Model]) -> bool:
