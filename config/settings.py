@@ -7,12 +7,21 @@ Environment variables:
     DEBUG: ``1``/``true`` to enable debug mode (default on for the demo).
     ALLOWED_HOSTS: comma-separated host names.
     CORS_ALLOWED_ORIGINS: comma-separated origins allowed to call the API with
-        credentials (e.g. ``http://localhost:5173``).
+        credentials, and trusted for CSRF. Default: ``http://localhost:5173`` with
+        ``DEBUG`` on, none with it off.
+    HTTPS: ``1`` (default when ``DEBUG`` is off) turns on the HTTPS settings:
+        redirect to HTTPS, secure cookies, HSTS. ``HSTS_SECONDS`` (default one
+        year) and ``HSTS_PRELOAD`` (default on) tune HSTS; ``TRUSTED_PROXY_HTTPS=1``
+        trusts ``X-Forwarded-Proto: https`` from your reverse proxy.
+    LOGIN_FAILURE_LIMIT / LOGIN_COOLOFF_MINUTES: failed logins allowed per account
+        and per client address before both are locked out (default 5), and for how
+        long (default 15 minutes).
 """
 
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -56,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "axes",
     "history_core",
     "graphql_api",  # before strawberry_django: its export_schema command wins
     "strawberry_django",
@@ -104,6 +114,23 @@ DATABASES["default"].setdefault("TEST", {})
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Failed logins are throttled by django-axes, per account and per client address.
+# Its backend only (no AxesMiddleware): a locked-out login gets the same answer as a
+# wrong password, so an attacker cannot tell a lock-out from a bad guess.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "graphql_api.session.client_address"
+AXES_VERBOSE = False
+SILENCED_SYSTEM_CHECKS = [
+    "axes.W002",  # AxesMiddleware left out on purpose (see above)
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -117,13 +144,27 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Cross-origin frontends: only listed origins, with credentials (cookie sessions).
-CORS_ALLOWED_ORIGINS = _env_list("CORS_ALLOWED_ORIGINS", "http://localhost:5173")
+# With DEBUG off nothing is trusted unless configured.
+CORS_ALLOWED_ORIGINS = _env_list(
+    "CORS_ALLOWED_ORIGINS", "http://localhost:5173" if DEBUG else ""
+)
 CORS_ALLOW_CREDENTIALS = True
 CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SAMESITE = "Lax"
 
 HISTORY_CORE: dict[str, object] = {}
+
+# HTTPS in production (manage.py check --deploy is clean with DEBUG off).
+if _env_bool("HTTPS", not DEBUG):
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = _env_bool("HSTS_PRELOAD", True)
+if _env_bool("TRUSTED_PROXY_HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # GraphiQL at /graphql/ in a browser; off by default in production (DEBUG off).
 GRAPHIQL_ENABLED = _env_bool("GRAPHIQL", DEBUG)

@@ -23,6 +23,7 @@ from strawberry_django.fields.types import OperationInfo
 from history_core.options import TrackingOptions
 
 from . import resolvers
+from .errors import BadInput
 from .loaders import batch_of
 from .permissions import has_perm
 from .types import (
@@ -88,10 +89,37 @@ class ModelApi:
     diff: Any = None
     payload: Any = None
     result: Any = None
+    graphql_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def model(self) -> type[models.Model]:
         return self.options.model
+
+    def field_changes(self, delta: Any) -> list[FieldChange]:
+        """The changes of a diff, each named by its GraphQL field name."""
+        return resolvers.field_changes(delta, self.graphql_names)
+
+    def changed_fields(self, names: list[str]) -> list[str]:
+        """Stored model field names, as GraphQL names."""
+        return [self.graphql_names.get(name, name) for name in names]
+
+    def model_field_names(self, names: list[str] | None) -> list[str] | None:
+        """GraphQL field names (as ``trackedModels`` lists them) -> model field names.
+
+        Raises:
+            BadInput: a name is not a tracked field of this model.
+        """
+        if names is None:
+            return None
+        by_graphql = {g: m for m, g in self.graphql_names.items()}
+        unknown = [n for n in names if n not in by_graphql]
+        if unknown:
+            raise BadInput(
+                f"{self.options.label} has no tracked field named "
+                f"{', '.join(sorted(set(unknown)))[:200]}; tracked fields are "
+                f"{', '.join(sorted(by_graphql))}."
+            )
+        return [by_graphql[n] for n in names]
 
 
 def _resolver(function: Any, return_type: Any) -> Any:
@@ -172,7 +200,10 @@ def _history_fields(api: ModelApi) -> dict[str, Any]:
         return resolvers.history_user(root)
 
     def changes(root: strawberry.Parent[Any]) -> list[FieldChange]:
-        return resolvers.changes_since_previous(root)
+        return resolvers.changes_since_previous(api, root)
+
+    def changed_fields(root: strawberry.Parent[Any]) -> list[str]:
+        return api.changed_fields(root.history_changed_fields)
 
     label = api.options.label
     return {
@@ -187,10 +218,11 @@ def _history_fields(api: ModelApi) -> dict[str, Any]:
             JSON,
             "How: request method and path, command, correlation id, revert source.",
         ),
-        "history_changed_fields": _column(
-            list[str],
-            "Names of the fields changed against the previous version.",
+        "history_changed_fields": strawberry.field(
+            resolver=changed_fields,
             name="changedFields",
+            description="GraphQL names of the fields changed against the previous "
+            "version.",
         ),
         "changes": strawberry.field(resolver=changes),
         "model": strawberry.field(resolver=_resolver(lambda: label, str)),
@@ -288,6 +320,12 @@ def build(api: ModelApi, apis: dict[Any, ModelApi]) -> None:
     """Phase 2: fill in and decorate every type of one model."""
     data = _data_fields(api, apis, with_versions=True)
     api.field_names = [_graphql_name(key, value) for key, value in data.items()]
+    by_attname = {f.attname: f.name for f in api.options.fields}
+    api.graphql_names = {
+        by_attname[key]: _graphql_name(key, value)
+        for key, value in data.items()
+        if key in by_attname
+    }
     version_fields = _describe({**data, **_history_fields(api)}, Version)
     label = api.options.label
     _make_type(
@@ -327,17 +365,23 @@ def build(api: ModelApi, apis: dict[Any, ModelApi]) -> None:
             "version": api.version | None,
             "changes": list[FieldChange],
             "dry_run": bool,
+            "restored": bool,
         },
         f"What reverting a {label} did (or, with dryRun, would do).",
         **{
             api.singular: strawberry.field(
-                description=f"The {label} after the revert."
+                description=f"The {label} after the revert (with dryRun: as it would "
+                "be; nothing is saved)."
             ),
             "version": strawberry.field(
                 description="The new version; null if none written."
             ),
             "changes": strawberry.field(description="The field changes applied."),
             "dry_run": strawberry.field(description="Whether nothing was written."),
+            "restored": strawberry.field(
+                description="Whether the object was deleted and comes back (with "
+                "dryRun: would come back)."
+            ),
         },
     )
     api.result = Annotated[

@@ -31,8 +31,14 @@ def _pk_value(pk_field: Any, raw: Any, what: str) -> Any:
         if isinstance(value, str) and "\x00" in value:
             raise ValidationError("NUL character")
     except (ValidationError, ValueError, TypeError, OverflowError):
-        raise BadInput(f"{raw!r} is not a valid {what} id.") from None
+        raise BadInput(f"Malformed {what} id.") from None
+    if isinstance(value, int) and not _INTEGER.fullmatch(str(raw)):
+        raise BadInput(f"Malformed {what} id: digits only.")  # int("1_0") is 10
     return value
+
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+MAX_CURSOR = 512
 
 
 def object_pk(options: Any, raw: Any) -> Any:
@@ -47,12 +53,12 @@ def user_id(raw: Any) -> Any:
 
 def history_id(raw: Any) -> int:
     """Convert a GraphQL ``ID`` into a ``history_id``."""
-    try:
-        value = int(str(raw))
-    except ValueError:
-        raise BadInput(f"{raw!r} is not a valid historyId (an integer).") from None
+    text = str(raw)
+    if not _INTEGER.fullmatch(text):
+        raise BadInput("Malformed historyId: a positive integer, digits only.")
+    value = int(text)
     if not 0 < value < 2**63:
-        raise BadInput(f"historyId {raw} is out of range.")
+        raise BadInput("historyId is out of range.")
     return value
 
 
@@ -68,17 +74,6 @@ def instant(value: datetime | None, name: str = "timestamp") -> datetime | None:
     return ensure_aware(value)  # clamps instants with no UTC form (year 1, 9999)
 
 
-def model_fields(options: Any, names: list[str] | None) -> list[str] | None:
-    """Accept model field names (``unit_price``) or GraphQL names (``unitPrice``)."""
-    if names is None:
-        return None
-    lookup = {
-        re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), f.name): f.name
-        for f in options.fields
-    }
-    return [lookup.get(name, name) for name in names]
-
-
 def encode_cursor(*parts: Any) -> str:
     """Return an opaque cursor for a sort key."""
     text = json.dumps([p.isoformat() if isinstance(p, datetime) else p for p in parts])
@@ -89,15 +84,25 @@ def decode_cursor(cursor: str | None, kind: str) -> list[Any] | None:
     """Return the parts of a cursor made by :func:`encode_cursor` for ``kind``."""
     if cursor is None:
         return None
+    malformed = BadInput("Malformed cursor: pass a cursor from this connection.")
+    if len(cursor) > MAX_CURSOR:  # ours are short; never parse (or echo) a long one
+        raise malformed
     try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+        parts = json.loads(
+            base64.urlsafe_b64decode(cursor.encode()).decode(),
+            parse_constant=_no_constant,
+        )
         if not isinstance(parts, list) or not parts or parts[0] != kind:
             raise ValueError(kind)
-    except (ValueError, binascii.Error, UnicodeError):
-        raise BadInput(
-            f"Malformed cursor {cursor!r}: pass a cursor from this connection."
-        ) from None
+        if any(isinstance(p, list | dict | float) for p in parts):
+            raise ValueError("nested")
+    except (ValueError, binascii.Error, UnicodeError, RecursionError):
+        raise malformed from None
     return parts[1:]
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)  # Infinity, NaN: never in our cursors
 
 
 def timeline_key(parts: list[Any] | None) -> tuple[datetime, int] | None:
@@ -106,8 +111,8 @@ def timeline_key(parts: list[Any] | None) -> tuple[datetime, int] | None:
         return None
     try:
         date, hid = parts
-        key = cursor_instant(date), int(hid)
-    except (ValueError, TypeError):
+        key = cursor_instant(date), history_id(hid)
+    except (ValueError, TypeError, OverflowError, BadInput):
         raise BadInput(
             "Malformed cursor: pass a cursor from this connection."
         ) from None

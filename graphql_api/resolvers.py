@@ -13,7 +13,13 @@ import strawberry
 from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
-from history_core import RevertConflict, RevertError, get_history_for_model, pages
+from history_core import (
+    RevertConflict,
+    RevertError,
+    RevertRetry,
+    get_history_for_model,
+    pages,
+)
 
 from . import inputs
 from .errors import BadInput, NotFound
@@ -31,18 +37,22 @@ def history_user(record: Any) -> HistoryUser | None:
     return HistoryUser(id=strawberry.ID(str(user.pk)), username=user.get_username())
 
 
-def field_changes(delta: Any) -> list[FieldChange]:
+def field_changes(delta: Any, names: dict[str, str] | None = None) -> list[FieldChange]:
+    """``FieldChange`` of each model change, named by ``names`` (model -> GraphQL)."""
+    names = names or {}
     return [
-        FieldChange(field=c.field, old=to_json(c.old), new=to_json(c.new))
+        FieldChange(
+            field=names.get(c.field, c.field), old=to_json(c.old), new=to_json(c.new)
+        )
         for c in delta
     ]
 
 
-def changes_since_previous(record: Any) -> list[FieldChange]:
+def changes_since_previous(api: Any, record: Any) -> list[FieldChange]:
     previous = batch_of(record).previous(record)
     if previous is None:
         return []
-    return field_changes(record.diff_against(previous).changes)
+    return api.field_changes(record.diff_against(previous).changes)
 
 
 def filtered(
@@ -141,7 +151,7 @@ def _version(api: Any, pk: Any, ref: Any) -> Any:
     """Return the record a ``VersionRef`` names for object ``pk``, or raise NotFound."""
     history = get_history_for_model(api.model).for_object(pk)
     label = api.options.label
-    if ref.history_id:
+    if not _by_timestamp(ref):
         hid = inputs.history_id(ref.history_id)
         record = history.filter(history_id=hid).first()
         if record is None:
@@ -158,6 +168,11 @@ def _version(api: Any, pk: Any, ref: Any) -> Any:
 NEWEST = ("-history_date", "-history_id")
 
 
+def _by_timestamp(ref: Any) -> bool:
+    """Whether a ``VersionRef`` names an instant (else a historyId, maybe empty)."""
+    return ref.history_id in (None, strawberry.UNSET)
+
+
 def diff(api: Any, info: Info, raw_id: Any, from_ref: Any, to_ref: Any) -> Any:
     require_view(info, api.model)
     pk = inputs.object_pk(api.options, raw_id)
@@ -168,7 +183,7 @@ def diff(api: Any, info: Info, raw_id: Any, from_ref: Any, to_ref: Any) -> Any:
         new = _version(api, pk, to_ref)
     attach([old, new])
     delta = new.diff_against(old)
-    return api.diff(from_=old, to=new, changes=field_changes(delta.changes))
+    return api.diff(from_=old, to=new, changes=api.field_changes(delta.changes))
 
 
 def _failure(
@@ -189,24 +204,40 @@ def revert(
     fields: list[str] | None,
     dry_run: bool,
 ) -> Any:
+    """Revert one object; every expected failure comes back as ``OperationInfo``.
+
+    Authorization comes first, before any input is read or row looked up: a caller
+    without the right gets the same answer whether the object exists or not.
+    """
     user = info.context.request.user
     label = api.options.label
+    if not user.is_authenticated:
+        return _failure(Kind.PERMISSION, "Log in to revert.", "UNAUTHENTICATED")
+    missing = missing_revert_perms(user, api.model, restoring=False)
+    if missing:
+        return _failure(
+            Kind.PERMISSION, f"Reverting {label} needs {', '.join(missing)}.", "FORBIDDEN"
+        )
     try:
         pk = inputs.object_pk(api.options, raw_id)
         expected_id = inputs.history_id(expected) if expected is not None else None
-        if not user.is_authenticated:
-            return _failure(Kind.PERMISSION, "Log in to revert.", "UNAUTHENTICATED")
+        model_fields = api.model_field_names(fields)
         record = _version(api, pk, to_ref)
+        if _by_timestamp(to_ref) and record.history_type == "-":
+            raise NotFound(
+                f"{label} {pk} had been deleted at {record.history_date.isoformat()}: "
+                "there is no version at that instant to revert to."
+            )
     except NotFound as error:
         return _failure(Kind.ERROR, error.message, "NOT_FOUND")
     except BadInput as error:
         return _failure(Kind.VALIDATION, error.message, "BAD_USER_INPUT")
     restoring = not api.model._default_manager.filter(pk=pk).exists()
     missing = missing_revert_perms(user, api.model, restoring)
-    if missing:
+    if missing:  # the caller may read this history: saying it is deleted is fine
         return _failure(
             Kind.PERMISSION,
-            f"Reverting {label} needs {', '.join(missing)}.",
+            f"Restoring a deleted {label} needs {', '.join(missing)}.",
             "FORBIDDEN",
         )
     try:
@@ -214,18 +245,21 @@ def revert(
             user=user,
             reason=reason,
             expected_latest=expected_id,
-            fields=inputs.model_fields(api.options, fields),
+            fields=model_fields,
             dry_run=dry_run,
         )
     except RevertConflict as error:
         return _failure(Kind.ERROR, str(error), "CONFLICT", "expectedHistoryId")
+    except RevertRetry as error:
+        return _failure(Kind.ERROR, str(error), "RETRY")
     except RevertError as error:
         return _failure(Kind.VALIDATION, str(error), "INVALID")
     if result.record is not None:
         attach([result.record])
     return api.payload(
-        **{api.singular: None if dry_run else result.instance},
+        **{api.singular: result.instance},
         version=result.record,
-        changes=field_changes(result.changes),
+        changes=api.field_changes(result.changes),
         dry_run=dry_run,
+        restored=result.restored,
     )

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -138,6 +139,7 @@ def build_schema(models: list[Any] | None = None) -> strawberry.Schema:
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: MaskErrors(should_mask_error=should_mask),
+            lambda: AddValidationRules([session.OneLoginPerDocument]),
             ParserCache,
             ValidationCache,
         ],

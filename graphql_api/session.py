@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import strawberry
 from django.contrib import auth
+from django.contrib.auth.hashers import make_password
 from django.middleware.csrf import get_token
+from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
 from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
@@ -26,11 +28,32 @@ from .types import (
     VersionEdge,
 )
 
-LoginResult = Annotated[HistoryUser | OperationInfo, strawberry.union("LoginResult")]
-
 
 def _user_type(user: Any) -> HistoryUser:
     return HistoryUser(id=strawberry.ID(str(user.pk)), username=user.get_username())
+
+
+@strawberry.type(description="A started session, and the CSRF token that goes with it.")
+class LoginSuccess:
+    user: HistoryUser = strawberry.field(description="The logged-in user.")
+    csrf_token: str = strawberry.field(
+        description="The new CSRF token (login rotates it): send it as X-CSRFToken."
+    )
+
+
+LoginResult = Annotated[LoginSuccess | OperationInfo, strawberry.union("LoginResult")]
+
+INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+
+
+def _refused() -> OperationInfo:
+    # One answer for an unknown user, a wrong password and a locked-out account.
+    message = OperationMessage(
+        kind=OperationMessage.Kind.PERMISSION,
+        message="Incorrect username or password.",
+        code=INVALID_CREDENTIALS,
+    )
+    return OperationInfo(messages=[message])
 
 
 def login(
@@ -38,19 +61,55 @@ def login(
     username: Annotated[str, strawberry.argument(description="The username.")],
     password: Annotated[str, strawberry.argument(description="The password.")],
 ) -> LoginResult:
-    """Start a cookie session (Django's session and CSRF cookies are set)."""
+    """Start a cookie session (Django's session and CSRF cookies are set).
+
+    Failed attempts are throttled per account and per client address (see the
+    README); an unknown user, a wrong password and a locked-out account all get
+    ``INVALID_CREDENTIALS``, in about the same time. One ``login`` per request.
+    """
     request = info.context.request
+    if "\x00" in username or "\x00" in password:  # no database stores NUL
+        make_password(password.replace("\x00", ""))  # same work as a real check
+        return _refused()
     user = auth.authenticate(request, username=username, password=password)
     if user is None:
-        message = OperationMessage(
-            kind=OperationMessage.Kind.PERMISSION,
-            message="Incorrect username or password.",
-            code="INVALID_CREDENTIALS",
-        )
-        return OperationInfo(messages=[message])
+        if getattr(request, "axes_locked_out", False):
+            make_password(password)  # the lock-out check skipped the hashing
+        return _refused()
     auth.login(request, user)
-    get_token(request)  # login rotates the CSRF token: send the new cookie
-    return _user_type(user)
+    return LoginSuccess(user=_user_type(user), csrf_token=get_token(request))
+
+
+def client_address(request: Any) -> str | None:
+    """The client address failed logins are counted against (``REMOTE_ADDR``).
+
+    Behind a reverse proxy, point ``AXES_CLIENT_IP_CALLABLE`` at a function that
+    reads the header your proxy sets.
+    """
+    return request.META.get("REMOTE_ADDR")
+
+
+class OneLoginPerDocument(ValidationRule):
+    """Refuse a document that calls ``login`` more than once (aliases included):
+    one request is one password attempt."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        super().__init__(context)
+        self.logins = 0
+
+    def enter_field(self, node: FieldNode, *args: Any) -> None:
+        parent = self.context.get_parent_type()
+        if parent is None or parent.name != "Mutation" or node.name.value != "login":
+            return
+        self.logins += 1
+        if self.logins == 2:
+            self.report_error(
+                GraphQLError(
+                    "Only one login per request.",
+                    node,
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+            )
 
 
 def logout(info: Info) -> bool:
@@ -118,8 +177,8 @@ def _feed_after(cursor: str | None) -> Any:
         return None
     try:
         date, label, hid = parts
-        return inputs.cursor_instant(date), str(label), int(hid)
-    except (TypeError, ValueError):
+        return inputs.cursor_instant(date), str(label), inputs.history_id(hid)
+    except (TypeError, ValueError, OverflowError, BadInput):
         raise BadInput(
             "Malformed cursor: pass a cursor from this connection."
         ) from None

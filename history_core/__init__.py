@@ -19,6 +19,7 @@ from .exceptions import (
     NotRegistered,
     RevertConflict,
     RevertError,
+    RevertRetry,
     UncapturableOperation,
 )
 from .registry import (
@@ -42,6 +43,7 @@ __all__ = [
     "NotRegistered",
     "RevertConflict",
     "RevertError",
+    "RevertRetry",
     "UncapturableOperation",
     "context",
     "get_history_for_model",

@@ -33,3 +33,8 @@ class ImmutableHistoryError(HistoryError):
 
 class UncapturableOperation(HistoryError):
     """An ORM operation whose effect history_core cannot capture exactly."""
+
+
+class RevertRetry(RevertError):
+    """The revert met a deadlock, a lock or statement timeout, or a serialization
+    failure: nothing was written, and trying again may succeed."""

@@ -20,7 +20,7 @@ from django.utils import timezone
 from .capture import equal
 from .context import context
 from .diff import ModelChange
-from .exceptions import RevertConflict, RevertError
+from .exceptions import RevertConflict, RevertError, RevertRetry
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,55 @@ def revert(
 
     Raises:
         RevertConflict: the object changed after ``expected_latest``.
+        RevertRetry: a deadlock (already retried once), a lock or statement
+            timeout, or a serialization failure: nothing was written; retry.
         RevertError: the revert cannot be applied (unknown field, a constraint).
     """
+    kwargs = {
+        "user": user,
+        "reason": reason,
+        "expected_latest": expected_latest,
+        "fields": fields,
+        "dry_run": dry_run,
+    }
+    try:
+        return _revert_once(record, **kwargs)
+    except RevertRetry as error:
+        if _sqlstate(error.__cause__) != DEADLOCK:
+            raise
+        logger.info("revert of %s met a deadlock; retrying once", record)
+        return _revert_once(record, **kwargs)
+
+
+DEADLOCK = "40P01"
+_TRANSIENT = {
+    DEADLOCK,
+    "40001",  # serialization_failure
+    "55P03",  # lock_not_available (lock_timeout, NOWAIT)
+    "57014",  # query_canceled (statement_timeout)
+}
+
+
+def _sqlstate(error: Any) -> str | None:
+    cause = getattr(error, "__cause__", None) or error
+    return getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+
+
+def _is_transient(error: Exception) -> bool:
+    if _sqlstate(error) in _TRANSIENT:
+        return True
+    return "database is locked" in str(error)  # SQLite's busy timeout
+
+
+def _revert_once(
+    record: Any,
+    *,
+    user: Any,
+    reason: str | None,
+    expected_latest: Any,
+    fields: Iterable[str] | None,
+    dry_run: bool,
+) -> RevertResult:
     options = record._history_options
     model = options.model
     using = record._state.db or "default"
@@ -136,6 +183,12 @@ def revert(
             ) from error
         _raise_revert_error(options, record, error)
     except DatabaseError as error:
+        if _is_transient(error):
+            raise RevertRetry(
+                f"Reverting {options.label} {record.object_id} met a concurrent "
+                "change (a deadlock or a lock timeout); nothing was written, try "
+                "again."
+            ) from error
         _raise_revert_error(options, record, error)
 
 

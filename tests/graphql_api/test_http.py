@@ -39,13 +39,13 @@ def test_login_me_logout_round_trip() -> None:
     good = _post(
         client,
         'mutation { login(username: "carol", password: "pw-12345678") { '
-        "__typename ... on HistoryUser { username } } }",
+        "__typename ... on LoginSuccess { user { username } csrfToken } } }",
     )
-    assert good.json()["data"]["login"] == {
-        "__typename": "HistoryUser",
-        "username": "carol",
-    }
+    login = good.json()["data"]["login"]
+    assert login["__typename"] == "LoginSuccess"
+    assert login["user"] == {"username": "carol"}
     assert "sessionid" in good.cookies and "csrftoken" in good.cookies
+    assert login["csrfToken"]  # the rotated token, for the next X-CSRFToken header
     assert _post(client, "{ me { username } }").json() == {
         "data": {"me": {"username": "carol"}}
     }

@@ -10,14 +10,14 @@ from history_core import get_options
 from tests.testapp.models import Document, Sku
 
 
-def test_revert_fields_accept_graphql_and_model_names() -> None:
-    options = get_options(Document)
-    assert inputs.model_fields(options, ["updatedAt", "body", "updated_at"]) == [
-        "updated_at",
-        "body",
-        "updated_at",
-    ]
-    assert inputs.model_fields(options, None) is None
+def test_ids_are_parsed_strictly() -> None:
+    for raw in ("1_0", " 1", "+1", "1e3", "", "\u0661"):  # int() accepts some
+        with pytest.raises(BadInput):
+            inputs.history_id(raw)
+        if raw.strip():
+            with pytest.raises(BadInput):
+                inputs.object_pk(get_options(Document), raw)
+    assert inputs.history_id("10") == 10
 
 
 def test_ids_are_converted_to_the_primary_key_type() -> None:

@@ -26,7 +26,7 @@ def test_readme_timeline_example(make_client: Any) -> None:
     login = client.data(
         'mutation { login(username: "editor", password: "demo-pass-123") { __typename } }'
     )
-    assert login == {"login": {"__typename": "HistoryUser"}}
+    assert login == {"login": {"__typename": "LoginSuccess"}}
     laptop = Product.objects.get(name="Laptop")
     query = _example("timeline").replace('id: "1"', f'id: "{laptop.pk}"')
     data = client.data(query)["productHistory"]

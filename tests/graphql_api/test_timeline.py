@@ -148,8 +148,8 @@ def test_timeline_of_a_deleted_object(viewer: Any) -> None:
 @pytest.mark.parametrize(
     ("variables", "fragment"),
     [
-        ({"id": "not-a-number"}, "is not a valid catalog.Product id"),
-        ({"id": str(2**70)}, "is not a valid catalog.Product id"),
+        ({"id": "not-a-number"}, "Malformed catalog.Product id"),
+        ({"id": str(2**70)}, "Malformed catalog.Product id"),
         ({"id": "1", "first": 101}, "between 0 and 100"),
         ({"id": "1", "first": -1}, "between 0 and 100"),
         ({"id": "1", "first": 2, "last": 2}, "either first or last"),

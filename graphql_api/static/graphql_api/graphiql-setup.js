@@ -4,8 +4,9 @@
   "use strict";
   var endpoint = window.location.origin + window.location.pathname;
   var starter = [
-    "# Log in first (the demo's users: editor / auditor, password demo-pass-123):",
-    "#   mutation { login(username: \"editor\", password: \"demo-pass-123\") { __typename } }",
+    "# Log in first: uncomment the next line and run Login (the demo's users: editor",
+    "# may revert, auditor reads only; password demo-pass-123), then run Timeline.",
+    "# mutation Login { login(username: \"editor\", password: \"demo-pass-123\") { __typename } }",
     "query Timeline {",
     "  productHistory(id: \"1\", first: 5) {",
     "    totalCount",
