@@ -216,7 +216,9 @@ def revert(
     missing = missing_revert_perms(user, api.model, restoring=False)
     if missing:
         return _failure(
-            Kind.PERMISSION, f"Reverting {label} needs {', '.join(missing)}.", "FORBIDDEN"
+            Kind.PERMISSION,
+            f"Reverting {label} needs {', '.join(missing)}.",
+            "FORBIDDEN",
         )
     try:
         pk = inputs.object_pk(api.options, raw_id)
