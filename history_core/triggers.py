@@ -159,15 +159,13 @@ def _pg_insert(
     join_old = ""
     if kind == "~":
         join_old = f" LEFT JOIN old_rows o ON o.{pk} = n.{pk}"
-        pairs = ", ".join(
-            f"('{f.name}', o.{qn(f.column)} IS DISTINCT FROM n.{qn(f.column)})"
+        # One text built per row ('["a","b"]'): cheaper than an array subquery.
+        picks = [
+            f"CASE WHEN o.{qn(f.column)} IS DISTINCT FROM n.{qn(f.column)} "
+            f"THEN '\"{f.name}\"' END"
             for f in sorted(source.fields, key=lambda f: f.name)
-        )
-        changed = (
-            f"to_jsonb(ARRAY(SELECT v.f FROM (VALUES {pairs}) AS v(f, d) WHERE v.d))"
-            if pairs
-            else "'[]'::jsonb"
-        )
+        ]
+        changed = f"('[' || {_concat(picks)} || ']')::jsonb" if picks else "'[]'::jsonb"
         compared = _compared(options, source)
         old_row = ", ".join(f"o.{qn(f.column)}" for f in compared)
         new_row = ", ".join(f"n.{qn(f.column)}" for f in compared)
@@ -186,6 +184,14 @@ def _pg_insert(
         f"SELECT {', '.join(columns)}, {metadata} FROM {rows} {alias}{join_old}"
         f"{_joins(source, alias, qn)}{where} ORDER BY {alias}.{pk};"
     )
+
+
+def _concat(parts: list[str]) -> str:
+    """``concat_ws(',', ...)`` of ``parts`` (NULLs skipped), under 100 arguments."""
+    if len(parts) <= 90:
+        return f"concat_ws(',', {', '.join(parts)})"
+    chunks = [parts[i : i + 90] for i in range(0, len(parts), 90)]
+    return _concat([f"NULLIF({_concat(chunk)}, '')" for chunk in chunks])
 
 
 def _pg_function(options: TrackingOptions, source: TableSource, connection: Any) -> str:
