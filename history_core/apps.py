@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from django.apps import AppConfig
+from django.db import DEFAULT_DB_ALIAS
 
 
 class HistoryCoreConfig(AppConfig):
@@ -22,12 +24,28 @@ class HistoryCoreConfig(AppConfig):
         connect(self)
 
 
+@contextmanager
+def _without_triggers(using: str | None) -> Iterator[None]:
+    """``flush`` empties every table: no version of the rows it deletes, no refusal
+    of the history tables' own emptying. The triggers come back afterwards."""
+    from . import triggers
+    from .database import pruning
+    from .tracking import install_triggers
+
+    alias = using or DEFAULT_DB_ALIAS
+    triggers.drop(alias)
+    try:
+        with pruning(alias):
+            yield
+    finally:
+        install_triggers(alias)
+
+
 def _record_command_names() -> None:
     """Make every management command's changes record the command's name."""
     from django.core.management.base import BaseCommand
 
     from .context import context
-    from .database import pruning
 
     original = BaseCommand.execute
     if getattr(original, "_history_core", False):
@@ -38,7 +56,7 @@ def _record_command_names() -> None:
         name = type(self).__module__.rsplit(".", 1)[-1]
         with context(command=name), ExitStack() as stack:
             if name == "flush":  # emptying every table includes history tables
-                stack.enter_context(pruning(options.get("database") or "default"))
+                stack.enter_context(_without_triggers(options.get("database")))
             return original(self, *args, **options)
 
     execute._history_core = True  # type: ignore[attr-defined]

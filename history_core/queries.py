@@ -37,12 +37,13 @@ def ensure_aware(ts: datetime) -> datetime:
             "(e.g. with tzinfo=datetime.timezone.utc) so the instant is unambiguous."
         )
     try:
-        ts.astimezone(UTC)  # databases store UTC: the instant must have a UTC form
+        # Databases store UTC, and PostgreSQL refuses offsets of 16 hours or more
+        # that Python accepts: pass the instant on in UTC.
+        return ts.astimezone(UTC)
     except OverflowError:
         # An instant within hours of year 1 or 9999 has no UTC datetime: it lies
         # before (or after) every change, so the nearest representable one answers.
         return (datetime.min if ts.year == 1 else datetime.max).replace(tzinfo=UTC)
-    return ts
 
 
 def check_in_force(options: Any, pk: Any, ts: datetime, found: Any) -> None:

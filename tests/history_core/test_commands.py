@@ -289,3 +289,13 @@ def test_history_triggers_check_and_install(make_product: Any) -> None:
     product.name = "Recorded again"
     product.save()
     assert product.history.get().name == "Recorded again"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_empties_history_and_capture_goes_on(make_product: Any) -> None:
+    make_product()
+    call_command("flush", interactive=False, verbosity=0)
+
+    assert not Product.history.exists()  # no '-' versions of the flushed rows
+    product = make_product()
+    assert product.history.count() == 1  # the triggers are back
