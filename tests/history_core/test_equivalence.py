@@ -206,7 +206,9 @@ def describe(exc: BaseException, model: Any, names: dict[Any, str]) -> Any:
     protected = getattr(exc, "protected_objects", None)
     cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else None
     return (
-        f"{kind.__module__}.{kind.__qualname__}",
+        # Django 6 gives each model its own NotUpdated (Part.NotUpdated), as it
+        # does DoesNotExist: compare the kind, not the model's name in it.
+        text(f"{kind.__module__}.{kind.__qualname__}", model, names),
         text(message, model, names),
         cause,
         sorted(names.get(o.pk, "?") for o in protected)
