@@ -153,6 +153,10 @@ CORS_ALLOWED_ORIGINS = _env_list(
 CORS_ALLOW_CREDENTIALS = True
 CSRF_TRUSTED_ORIGINS = CORS_ALLOWED_ORIGINS
 CSRF_COOKIE_SAMESITE = "Lax"
+# /graphql/ runs the CSRF check itself, for mutations only (queries need no token),
+# and answers a failure as GraphQL JSON (403, code CSRF_FAILED); so does this view
+# for /graphql/ paths. Elsewhere (the admin) Django's page.
+CSRF_FAILURE_VIEW = "graphql_api.http.csrf_failure"
 SESSION_COOKIE_SAMESITE = "Lax"
 
 HISTORY_CORE: dict[str, object] = {}

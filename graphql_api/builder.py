@@ -1,10 +1,17 @@
 """The per-model factory: GraphQL types and fields generated from the registry.
 
 For a tracked model ``catalog.Product`` it builds ``ProductVersion`` (implements
-``Version``), ``Product`` (the live object), ``ProductVersionConnection`` and its edge,
-``ProductDiff``, ``RevertProductPayload``, and the fields ``productHistory``,
-``productAsOf``, ``productsAsOf``, ``productDiff`` and ``revertProduct``. Resolvers
+``Version`` and ``Node``), ``Product`` (the live object, a ``Node``),
+``ProductVersionConnection`` and its edge, ``ProductDiff``, ``RevertProductPayload``,
+and the fields ``productHistory``, ``productAsOf``, ``productsAsOf``, ``productDiff``
+and ``revertProduct``; :func:`node_field` serves ``node(id)`` for every model. Resolvers
 are closures over the model's :class:`ModelApi`; their logic is in ``resolvers``.
+
+Ids: ``id`` is always a Relay global id, ``"ProductVersion:<historyId>"`` or
+``"Product:<pk>"`` in base64, so a normalized client cache keeps one entry per version
+and one per live object. The model's own key is ``objectId`` (versions) and the
+primary-key field: ``productId`` for a key named ``id``, its own name otherwise
+(``code``).
 """
 
 import datetime
@@ -15,25 +22,31 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import strawberry
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from strawberry.scalars import JSON
 from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo
 
+from history_core import get_history_for_model
 from history_core.options import TrackingOptions
 
-from . import resolvers
+from . import inputs, resolvers
 from .errors import BadInput
-from .loaders import batch_of
-from .permissions import has_perm
+from .loaders import attach, batch_of
+from .permissions import has_perm, require_user, require_view
 from .types import (
+    MALFORMED_ID,
     BigInt,
     FieldChange,
     HistoryType,
     HistoryUser,
+    Node,
     PageInfo,
     Version,
     VersionRef,
+    global_id,
+    parse_global_id,
 )
 
 SCALARS: dict[str, Any] = {
@@ -151,9 +164,11 @@ def _data_fields(
     result: dict[str, Any] = {}
     for model_field in api.options.fields:
         label = model_field.verbose_name
-        if model_field.primary_key:
+        if model_field.name == "id" or model_field.primary_key:
             result[model_field.attname] = _column(
-                strawberry.ID, f"The {api.type_name}'s id.", name="id"
+                strawberry.ID,
+                f"The {api.type_name}'s primary key (its id field is the Node id).",
+                name=_pk_name(api, model_field),
             )
         elif model_field.is_relation:
             result[model_field.attname] = _column(
@@ -175,6 +190,49 @@ def _data_fields(
                 name=camel(model_field.name),
             )
     return result
+
+
+def _pk_name(api: ModelApi, model_field: Any) -> str:
+    """GraphQL name of a primary key: never ``id``, which is the Node id.
+
+    A key named ``id`` (also the one a multi-table child inherits) becomes
+    ``productId``; another keeps its name (``code``; a parent link ``untrackedPtrId``).
+    """
+    if model_field.name == "id":
+        return f"{api.singular}Id"
+    if model_field.is_relation:
+        return camel(f"{model_field.name}_id")
+    return camel(model_field.name)
+
+
+def _check_names(api: ModelApi, fields: dict[str, Any]) -> None:
+    """Refuse a model whose fields would take one GraphQL name twice (or the Node id's:
+    a self-reference named ``product`` on ``Product`` gives ``productId`` twice)."""
+    seen: dict[str, str] = {"id": "the Node id"}
+    for key, value in fields.items():
+        name = _graphql_name(key, value)
+        if key == NODE_ID or name in seen:
+            raise ImproperlyConfigured(
+                f"{api.options.label}: field {key!r} would be exposed as {name!r}, "
+                f"which is {seen.get(name, 'the Node id')}'s name."
+            )
+        seen[name] = f"field {key!r}"
+
+
+NODE_ID = "global_id"  # python name of Node.id (see types.Node)
+
+
+def _node_id_field(type_name: str, key: Any) -> Any:
+    def resolve(root: strawberry.Parent[Any]) -> strawberry.ID:
+        return global_id(type_name, key(root))
+
+    return strawberry.field(
+        resolver=resolve,
+        name="id",
+        description=f'Globally unique, opaque id ("{type_name}:<key>" in base64): '
+        "the key of this object in a normalized client cache, and the argument of "
+        "node(id).",
+    )
 
 
 def _related_resolver(name: str, target: ModelApi) -> Any:
@@ -275,15 +333,65 @@ def _plain_type(
     )
 
 
+# Types every schema has: a model whose generated names would take one of them gets
+# its app label as a prefix (testapp.Node -> TestappNode, TestappNodeVersion, ...).
+SHARED_TYPE_NAMES = frozenset(
+    {
+        "Node",
+        "Version",
+        "VersionEdge",
+        "VersionConnection",
+        "VersionRef",
+        "PageInfo",
+        "FieldChange",
+        "HistoryType",
+        "HistoryUser",
+        "TrackedModel",
+        "LoginSuccess",
+        "LoginResult",
+        "OperationInfo",
+        "OperationMessage",
+        "OperationMessageKind",
+        "Query",
+        "Mutation",
+        "Subscription",
+        "ID",
+        "String",
+        "Int",
+        "Float",
+        "Boolean",
+        "JSON",
+        "BigInt",
+        "Decimal",
+        "DateTime",
+        "Date",
+        "Time",
+        "UUID",
+    }
+)
+
+
+def _generated_type_names(base: str) -> set[str]:
+    return {
+        base,
+        f"{base}Version",
+        f"{base}VersionEdge",
+        f"{base}VersionConnection",
+        f"{base}Diff",
+        f"Revert{base}Payload",
+        f"Revert{base}Result",
+    }
+
+
 def _names(options: TrackingOptions, duplicated: set[str]) -> tuple[str, str, str]:
     model = options.model
     base = model.__name__
-    if base in duplicated:
-        base = camel(model._meta.app_label).title().replace(" ", "") + base
-    singular = lower_first(base)
     plural = camel(str(model._meta.verbose_name_plural))
-    if base != model.__name__:
-        plural = lower_first(base) + plural[:1].upper() + plural[1:]
+    if base in duplicated or _generated_type_names(base) & SHARED_TYPE_NAMES:
+        prefix = camel(model._meta.app_label).title().replace(" ", "")
+        base = prefix + base
+        plural = lower_first(prefix) + plural[:1].upper() + plural[1:]
+    singular = lower_first(base)
     if plural == singular:
         plural = f"{singular}List"
     return base, singular, plural
@@ -306,12 +414,17 @@ def declare(registered: list[TrackingOptions]) -> dict[Any, ModelApi]:
         def is_type_of(cls: Any, obj: Any, info: Any, _h: Any = historical) -> bool:
             return isinstance(obj, _h)
 
+        def is_live(cls: Any, obj: Any, info: Any, _m: Any = options.model) -> bool:
+            return isinstance(obj, _m)
+
         api.version = type(
             f"{base}Version",
             (Version,),
             {"__module__": __name__, "is_type_of": classmethod(is_type_of)},
         )
-        api.live = type(base, (), {"__module__": __name__})
+        api.live = type(
+            base, (Node,), {"__module__": __name__, "is_type_of": classmethod(is_live)}
+        )
         apis[options.model] = api
     return apis
 
@@ -319,6 +432,7 @@ def declare(registered: list[TrackingOptions]) -> dict[Any, ModelApi]:
 def build(api: ModelApi, apis: dict[Any, ModelApi]) -> None:
     """Phase 2: fill in and decorate every type of one model."""
     data = _data_fields(api, apis, with_versions=True)
+    _check_names(api, data)
     api.field_names = [_graphql_name(key, value) for key, value in data.items()]
     by_attname = {f.attname: f.name for f in api.options.fields}
     api.graphql_names = {
@@ -326,17 +440,22 @@ def build(api: ModelApi, apis: dict[Any, ModelApi]) -> None:
         for key, value in data.items()
         if key in by_attname
     }
-    version_fields = _describe({**data, **_history_fields(api)}, Version)
+    version_name = f"{api.type_name}Version"
+    version_id = _node_id_field(version_name, lambda root: root.history_id)
+    version_fields = _describe(
+        {NODE_ID: version_id, **data, **_history_fields(api)}, Version
+    )
     label = api.options.label
     _make_type(
         api.version,
         version_fields,
-        f"{api.type_name}Version",
+        version_name,
         f"One version of a {label}: its tracked fields as they were, and who, when, why.",
     )
+    live_id = _node_id_field(api.type_name, lambda root: root.pk)
     _make_type(
         api.live,
-        _data_fields(api, apis, with_versions=False),
+        {NODE_ID: live_id, **_data_fields(api, apis, with_versions=False)},
         api.type_name,
         f"A {label} as it is now.",
     )
@@ -410,7 +529,11 @@ def _connection_type(api: ModelApi) -> Any:
 
 
 Id = Annotated[
-    strawberry.ID, strawberry.argument(description="The tracked object's id.")
+    strawberry.ID,
+    strawberry.argument(
+        description="The tracked object's primary key (a version's objectId), not a "
+        "Node id."
+    ),
 ]
 First = Annotated[
     int | None, strawberry.argument(description="Page size (at most 100).")
@@ -540,3 +663,54 @@ def mutation_fields(api: ModelApi) -> dict[str, Any]:
             "to restore a deleted one).",
         )
     }
+
+
+def node_field(apis: dict[Any, ModelApi]) -> Any:
+    """The Relay ``node(id)`` field: refetch any version or live object by its id."""
+    by_name: dict[str, tuple[ModelApi, bool]] = {}
+    for api in apis.values():
+        by_name[f"{api.type_name}Version"] = (api, True)
+        by_name[api.type_name] = (api, False)
+
+    def node(
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The object's id (its id field)."),
+        ],
+    ) -> Node | None:
+        return _resolve_node(by_name, info, id)
+
+    return strawberry.field(
+        resolver=node,
+        description="The version or live object with this id (Relay refetch); null if "
+        "there is none. Needs the view permission of its model, like its history.",
+    )
+
+
+def _resolve_node(
+    by_name: dict[str, tuple[ModelApi, bool]], info: Info, raw: Any
+) -> Any:
+    """Authorization first: who asks, then the model's view permission, then the
+    lookup; a malformed id is ``BAD_USER_INPUT`` and an unknown one null."""
+    require_user(info)
+    type_name, key = parse_global_id(raw)
+    found = by_name.get(type_name)
+    if found is None:
+        raise BadInput(MALFORMED_ID)
+    api, is_version = found
+    require_view(info, api.model)
+    try:
+        value = (
+            inputs.history_id(key) if is_version else inputs.object_pk(api.options, key)
+        )
+    except BadInput:  # the same answer for any malformed id: it is opaque
+        raise BadInput(MALFORMED_ID) from None
+    if is_version:
+        record = get_history_for_model(api.model).filter(history_id=value).first()
+        if record is None:
+            return None
+        attach([record])
+        return strawberry.cast(api.version, record)
+    obj = api.model._default_manager.filter(pk=value).first()
+    return None if obj is None else strawberry.cast(api.live, obj)

@@ -7,6 +7,7 @@ walks ``history_core.get_registered_models()``.
 from __future__ import annotations
 
 import functools
+import inspect
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,7 +18,6 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -26,7 +26,9 @@ from strawberry.types import Info
 from history_core import get_options, get_registered_models
 
 from . import builder, session
+from .cost import QueryCostLimiter
 from .errors import should_mask
+from .limits import depth_limit
 from .types import (
     SCALAR_MAP,
     HistoryType,
@@ -107,19 +109,23 @@ def build_schema(models: list[Any] | None = None) -> strawberry.Schema:
     for api in apis.values():
         builder.build(api, apis)
     query_fields: dict[str, Any] = {
+        "node": builder.node_field(apis),
         "historyFeed": _feed_field(apis),
         "trackedModels": _tracked_models_field(apis),
         "me": strawberry.field(resolver=session.me, description="The logged-in user."),
         "csrfToken": strawberry.field(
-            resolver=session.csrf_token, description=session.csrf_token.__doc__
+            resolver=session.csrf_token,
+            description=inspect.cleandoc(session.csrf_token.__doc__ or ""),
         ),
     }
     mutation_fields: dict[str, Any] = {
         "login": strawberry.field(
-            resolver=session.login, description=session.login.__doc__
+            resolver=session.login,
+            description=inspect.cleandoc(session.login.__doc__ or ""),
         ),
         "logout": strawberry.field(
-            resolver=session.logout, description=session.logout.__doc__
+            resolver=session.logout,
+            description=inspect.cleandoc(session.logout.__doc__ or ""),
         ),
     }
     for api in apis.values():
@@ -129,19 +135,22 @@ def build_schema(models: list[Any] | None = None) -> strawberry.Schema:
         value.graphql_name = name
     query = _object_type("Query", _snake(query_fields), "Read history.")
     mutation = _object_type("Mutation", _snake(mutation_fields), "Change state.")
+    rules = [depth_limit(MAX_DEPTH), session.OneLoginPerDocument]
     return HistorySchema(
         query=query,
         mutation=mutation,
-        types=[api.version for api in apis.values()] + [HistoryUser],
+        types=[t for api in apis.values() for t in (api.version, api.live)]
+        + [HistoryUser],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            # The rule classes are built once: they are part of ValidationCache's key.
+            lambda: AddValidationRules(rules),
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
             lambda: MaskErrors(should_mask_error=should_mask),
-            lambda: AddValidationRules([session.OneLoginPerDocument]),
             ParserCache,
             ValidationCache,
+            QueryCostLimiter,
         ],
     )
 

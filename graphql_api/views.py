@@ -1,8 +1,9 @@
 """The GraphQL endpoint: GraphiQL on GET from a browser, the API on GET/POST.
 
 The view is built on first use, so the schema sees every model tracked by then.
-CSRF protection stays on for cookie sessions (POST needs the X-CSRFToken header);
-the view sets the csrftoken cookie GraphiQL reads.
+It is exempt from the CSRF middleware and runs Django's CSRF check itself, for
+mutations only (see :mod:`graphql_api.http`); it sets the csrftoken cookie GraphiQL
+reads. Failures at the HTTP level are GraphQL JSON with a 4xx status.
 """
 
 from __future__ import annotations
@@ -11,22 +12,113 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from cross_web import HTTPException
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase
-from django.views.decorators.csrf import ensure_csrf_cookie
+from django.middleware.csrf import get_token
+from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
+from strawberry.http.parse_content_type import parse_content_type
 
-from .schema import get_schema
+from . import http
+from .jsonbody import loads
+from .schema import MAX_TOKENS, get_schema
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def max_body_bytes() -> int:
+    """The largest request body accepted (``GRAPHQL_API["MAX_BODY_BYTES"]``)."""
+    options = getattr(settings, "GRAPHQL_API", {})
+    return int(options.get("MAX_BODY_BYTES", MAX_BODY_BYTES))
+
+
+class ApiView(GraphQLView):
+    """Strawberry's view, with JSON errors, bounded bodies and CSRF for mutations."""
+
+    _decoded: tuple[str, object] | None = None
+
+    def dispatch(
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
+        """Serve ``request``; any HTTP-level failure is a GraphQL error response."""
+        get_token(request)  # as ensure_csrf_cookie: the csrftoken cookie is set
+        try:
+            return self._refusal(request) or self.run(request=request)
+        except HTTPException as error:
+            return http.error_response(error.status_code, error.reason)
+
+    def _refusal(self, request: HttpRequest) -> HttpResponseBase | None:
+        if request.method not in ("GET", "POST"):
+            raise HTTPException(405, "GraphQL only supports GET and POST requests.")
+        if request.method == "GET":
+            _check_size(len(request.META.get("QUERY_STRING", "")))
+            if http.is_mutation(request.GET.dict(), MAX_TOKENS):
+                raise HTTPException(405, "Mutations need POST.")
+            return None
+        payload = self._json_body(request)
+        if payload is None:  # not JSON: refused by Strawberry, unless it takes uploads
+            return (
+                http.csrf_refusal(request) if self.multipart_uploads_enabled else None
+            )
+        if http.is_mutation(payload, MAX_TOKENS):
+            return http.csrf_refusal(request)
+        return None
+
+    def _json_body(self, request: HttpRequest) -> dict[str, Any] | None:
+        """The POST body as a JSON object (None if it is not JSON, for Strawberry)."""
+        length = request.META.get("CONTENT_LENGTH") or ""
+        if length.isdigit():  # otherwise the length read is checked below
+            _check_size(int(length))
+        content_type, _ = parse_content_type(request.content_type or "")
+        if "application/json" not in content_type:
+            return None  # Strawberry refuses it, unread
+        body = _body(request)
+        try:
+            text = body.decode()
+        except UnicodeDecodeError as error:
+            raise HTTPException(400, "The request body is not UTF-8.") from error
+        payload = loads(text)
+        if not isinstance(payload, dict):
+            raise HTTPException(
+                400,
+                "The request body must be a JSON object "
+                '({"query": ..., "variables": ..., "operationName": ...}).',
+            )
+        self._decoded = (text, payload)
+        return payload
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Strawberry's JSON parsing: bounded, and the body is parsed only once."""
+        if self._decoded is not None and data == self._decoded[0]:
+            return self._decoded[1]
+        return loads(data, "variables or extensions parameter")
+
+
+def _body(request: HttpRequest) -> bytes:
+    try:
+        body = request.body
+    except RequestDataTooBig as error:
+        raise HTTPException(413, "The request body is too large.") from error
+    _check_size(len(body))
+    return body
+
+
+def _check_size(size: int) -> None:
+    limit = max_body_bytes()
+    if size > limit:
+        raise HTTPException(413, f"The request is larger than {limit} bytes.")
 
 
 @functools.cache
 def _view(graphiql: bool) -> Callable[..., HttpResponseBase]:
-    view = GraphQLView.as_view(
+    return ApiView.as_view(
         schema=get_schema(), graphql_ide="graphiql" if graphiql else None
     )
-    return ensure_csrf_cookie(view)
 
 
+@csrf_exempt
 def graphql_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
     """Serve the GraphQL API, and GraphiQL when ``GRAPHIQL_ENABLED`` (default: DEBUG)."""
     graphiql = bool(getattr(settings, "GRAPHIQL_ENABLED", settings.DEBUG))

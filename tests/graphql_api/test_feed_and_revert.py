@@ -27,7 +27,7 @@ mutation($id: ID!, $to: VersionRef!, $expected: ID, $fields: [String!], $dry: Bo
                 fields: $fields, dryRun: $dry) {
     __typename
     ... on RevertProductPayload {
-      product { id name price } dryRun
+      product { id productId name price } dryRun
       version { historyId historyType historyUser { username } historyChangeReason
                 historyContext price name }
       changes { field old new }
@@ -111,7 +111,14 @@ def test_tracked_models_describes_the_api(viewer: Any) -> None:
     assert product == {
         "label": "catalog.Product",
         "typeName": "ProductVersion",
-        "fields": ["id", "name", "price", "description", "categoryId", "category"],
+        "fields": [
+            "productId",
+            "name",
+            "price",
+            "description",
+            "categoryId",
+            "category",
+        ],
         "historyField": "productHistory",
         "canRevert": False,
     }
@@ -198,7 +205,7 @@ def test_revert_restores_a_deleted_object_with_its_id(editor: Any, user: Any) ->
         editor, before_delete.instance, {"historyId": str(before_delete.history_id)}
     )
     assert result["version"]["historyType"] == "CREATED"
-    assert result["product"]["id"] == str(pk)
+    assert result["product"]["productId"] == str(pk)
     assert Product.objects.get(pk=pk).price == Decimal("25.00")
 
 

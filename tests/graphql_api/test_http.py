@@ -54,14 +54,23 @@ def test_login_me_logout_round_trip() -> None:
 
 
 @pytest.mark.django_db
-def test_csrf_is_enforced_for_cookie_sessions() -> None:
+def test_queries_need_no_csrf_token_but_mutations_do() -> None:
     client = Client(enforce_csrf_checks=True)
-    refused = _post(client, "{ me { username } }")
+    query = _post(client, "{ me { username } }")
+    assert query.status_code == 200
+    assert query.json() == {"data": {"me": None}}
+
+    refused = _post(client, "mutation { logout }")
     assert refused.status_code == 403
+    assert refused["Content-Type"] == "application/json"
+    error = refused.json()["errors"][0]
+    assert error["extensions"]["code"] == "CSRF_FAILED"
+    assert "csrfToken" in error["message"] and "X-CSRFToken" in error["message"]
+
     token = client.get(GRAPHQL, {"query": "{ csrfToken }"}).json()["data"]["csrfToken"]
-    accepted = _post(client, "{ me { username } }", HTTP_X_CSRFTOKEN=token)
+    accepted = _post(client, "mutation { logout }", HTTP_X_CSRFTOKEN=token)
     assert accepted.status_code == 200
-    assert accepted.json() == {"data": {"me": None}}
+    assert accepted.json() == {"data": {"logout": False}}
 
 
 @pytest.mark.django_db

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from django.core.management import call_command
+from graphql import GraphQLObjectType
 
 from graphql_api.schema import build_schema
 
@@ -52,7 +53,27 @@ def test_every_generated_field_is_documented() -> None:
 
 def test_excluded_fields_are_not_in_the_schema() -> None:
     sdl = build_schema().as_str()
-    document = sdl.split("type DocumentVersion implements Version {")[1].split("}")[0]
+    document = sdl.split("type DocumentVersion implements Version & Node {")[1].split(
+        "}"
+    )[0]
     assert "secret" not in document and "title" in document
-    user = sdl.split("type UserVersion implements Version {")[1].split("}")[0]
+    user = sdl.split("type UserVersion implements Version & Node {")[1].split("}")[0]
     assert "password" not in user and "username" in user
+
+
+def test_every_version_and_live_type_is_a_relay_node() -> None:
+    schema = build_schema()._schema
+    nodes = {t.name for t in schema.get_possible_types(schema.type_map["Node"])}
+    for name in ("Product", "Category", "Sku", "TestappNode", "User"):
+        assert {name, f"{name}Version"} <= nodes
+    # testapp.Node would have taken the interface's name: its API has its app's prefix.
+    assert "testappNodeHistory" in schema.query_type.fields
+    # Every id is a Node id; a primary key has its own name (productId, code).
+    with_id = {
+        name
+        for name, graphql_type in schema.type_map.items()
+        if isinstance(graphql_type, GraphQLObjectType) and "id" in graphql_type.fields
+    }
+    assert with_id - nodes == {"HistoryUser"}  # a user's pk, not a tracked object
+    assert "productId" in schema.type_map["ProductVersion"].fields
+    assert "code" in schema.type_map["Sku"].fields

@@ -9,6 +9,7 @@ import pytest
 
 import history_core
 from catalog.models import Category, Product
+from graphql_api.types import global_id
 
 TIMELINE = """
 query($id: ID!, $first: Int, $after: String, $last: Int, $before: String,
@@ -19,7 +20,7 @@ query($id: ID!, $first: Int, $after: String, $last: Int, $before: String,
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     edges { cursor node {
       __typename historyId historyType price name changedFields historyChangeReason
-      historyContext model objectId id categoryId
+      historyContext model objectId id productId categoryId
       historyUser { id username }
       changes { field old new }
       category { historyId name }
@@ -65,7 +66,10 @@ def test_timeline_fields_newest_first(viewer: Any, user: Any) -> None:
     assert newest["historyChangeReason"] == "pricing"
     assert newest["historyContext"]["ticket"] == "T-9"
     assert newest["model"] == "catalog.Product"
-    assert newest["objectId"] == newest["id"] == str(product.pk)
+    assert newest["objectId"] == newest["productId"] == str(product.pk)
+    # id is the version's own Node id: one cache entry per version, not per product
+    ids = [e["node"]["id"] for e in connection["edges"]]
+    assert ids == [global_id("ProductVersion", r.history_id) for r in records]
     assert newest["categoryId"] == str(category.pk)
     assert newest["category"]["name"] == "Lights"  # the category as it was then
     assert newest["prevVersion"] == {

@@ -1,0 +1,287 @@
+"""Query cost: what a query may fetch and return, estimated before it runs.
+
+Depth, token and alias limits do not bound the work: fragments that select
+``prevVersion`` and ``nextVersion`` at each level double it at every level, within
+all three. The estimate walks the chosen operation as execution would (fragments
+expanded, fields merged by response name, ``@skip``/``@include`` applied) and adds:
+
+* **objects**: each field returning an object costs 1 per object, plus its
+  selections; a connection's ``edges`` count once per row of its page
+  (``first``/``last``, literal or variable; default 20, at most 100);
+* **lookups**: each field that fetches objects (anything returning objects but a
+  connection's ``edges``/``pageInfo`` and an edge's ``node``) costs ``LOOKUP_COST``
+  once per place it appears in the expanded query, whatever the page size: pages
+  are batched, so a lookup is one or two SQL queries for the whole page (on
+  PostgreSQL about as long as serializing 25 versions; see ``bench/costbench.py``).
+
+An interface or union returns the objects of its most expensive possible type, and
+runs the lookups of every possible type (each model's rows are looked up apart);
+scalars and introspection fields are free. ``prevVersion``, ``nextVersion`` and
+related versions (``category``) cost like any object, and their selections count
+again at every use: they are how a small document asks for an exponential answer.
+A query above ``GRAPHQL_API["MAX_COST"]`` (default 2,000) is refused with
+``QUERY_TOO_COSTLY`` before any resolver runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from graphql import (
+    BooleanValueNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    IntValueNode,
+    NamedTypeNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    is_abstract_type,
+    is_list_type,
+    is_object_type,
+)
+from graphql.utilities import get_operation_ast
+from strawberry.extensions import SchemaExtension
+
+from history_core.pages import MAX_PAGE_SIZE
+
+from .errors import ApiError
+from .limits import Fragments, fields_of, fragments_of
+
+DEFAULT_MAX_COST = 2000
+DEFAULT_PAGE_SIZE = 20
+LOOKUP_COST = 25
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Objects returned, and lookups (batched queries) run to fetch them."""
+
+    objects: int = 0
+    lookups: int = 0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.objects + other.objects, self.lookups + other.lookups)
+
+    @property
+    def total(self) -> int:
+        """The cost checked against the budget."""
+        return self.objects + LOOKUP_COST * self.lookups
+
+
+class QueryTooCostly(ApiError):
+    code = "QUERY_TOO_COSTLY"
+
+
+def max_cost() -> int:
+    """The budget: ``GRAPHQL_API["MAX_COST"]`` (default 2,000)."""
+    options = getattr(settings, "GRAPHQL_API", {})
+    return int(options.get("MAX_COST", DEFAULT_MAX_COST))
+
+
+def is_connection(graphql_type: GraphQLNamedType) -> bool:
+    """Whether ``graphql_type`` is a Relay connection (it has edges and pageInfo)."""
+    fields = getattr(graphql_type, "fields", {})
+    return "edges" in fields and "pageInfo" in fields
+
+
+def is_plumbing(parent: GraphQLObjectType, name: str) -> bool:
+    """Whether ``parent.name`` is a connection's edges or pageInfo, or an edge's node.
+
+    They hold what the connection already fetched: no lookup of their own.
+    """
+    if name in ("edges", "pageInfo"):
+        return is_connection(parent)
+    return name == "node" and "cursor" in parent.fields
+
+
+class CostEstimate:
+    """The cost of one operation of a validated document, with its variables."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Fragments,
+        variables: dict[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self._memo: dict[tuple[Any, ...], Cost] = {}
+
+    def operation(self, operation: OperationDefinitionNode) -> Cost:
+        """The cost of ``operation`` (nothing if the schema has no root for it)."""
+        root = self.schema.get_root_type(operation.operation)
+        if root is None:
+            return Cost()
+        return self.selections((operation.selection_set,), root, None)
+
+    def selections(
+        self,
+        sets: tuple[SelectionSetNode, ...],
+        graphql_type: GraphQLNamedType,
+        page: int | None,
+    ) -> Cost:
+        """The cost of ``sets`` (merged) on ``graphql_type``; ``page`` sizes edges."""
+        if is_abstract_type(graphql_type):
+            possible = self.schema.get_possible_types(graphql_type)
+            costs = [self._on(sets, t, page) for t in possible]
+            return Cost(
+                max((c.objects for c in costs), default=0),
+                sum(c.lookups for c in costs),
+            )
+        if is_object_type(graphql_type):
+            return self._on(sets, graphql_type, page)
+        return Cost()
+
+    def _on(
+        self,
+        sets: tuple[SelectionSetNode, ...],
+        object_type: GraphQLObjectType,
+        page: int | None,
+    ) -> Cost:
+        key = (tuple(map(id, sets)), object_type.name, page)
+        if key not in self._memo:
+            fields = self._collect(sets, object_type)
+            self._memo[key] = sum(
+                (self._field(nodes, object_type, page) for nodes in fields.values()),
+                Cost(),
+            )
+        return self._memo[key]
+
+    def _collect(
+        self, sets: tuple[SelectionSetNode, ...], object_type: GraphQLObjectType
+    ) -> dict[str, list[FieldNode]]:
+        def applies(condition: NamedTypeNode | None) -> bool:
+            if condition is None:
+                return True
+            named = self.schema.get_type(condition.name.value)
+            return named is not None and (
+                named is object_type
+                or (
+                    is_abstract_type(named)
+                    and self.schema.is_sub_type(named, object_type)
+                )
+            )
+
+        grouped: dict[str, list[FieldNode]] = {}
+        for selection_set in sets:
+            for field in fields_of(selection_set, self.fragments, applies, self._kept):
+                key = field.alias.value if field.alias else field.name.value
+                grouped.setdefault(key, []).append(field)
+        return grouped
+
+    def _field(
+        self, nodes: list[FieldNode], parent: GraphQLObjectType, page: int | None
+    ) -> Cost:
+        name = nodes[0].name.value
+        definition = parent.fields.get(name)
+        sets = tuple(n.selection_set for n in nodes if n.selection_set)
+        if name.startswith("__") or definition is None or not sets:
+            return Cost()
+        returned = get_named_type(definition.type)
+        inner = self._page(nodes[0]) if is_connection(returned) else None
+        below = self.selections(sets, returned, inner)
+        listed = is_list_type(get_nullable_type(definition.type))
+        count = (page or 1) if listed else 1
+        lookup = 0 if is_plumbing(parent, name) else 1
+        return Cost(count * (1 + below.objects), below.lookups + lookup)
+
+    def _page(self, node: FieldNode) -> int:
+        """The page size a connection field asks for, within [1, MAX_PAGE_SIZE]."""
+        for name in ("first", "last"):
+            value = self._argument(node, name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return min(max(value, 1), MAX_PAGE_SIZE)
+        return DEFAULT_PAGE_SIZE
+
+    def _kept(self, node: Any) -> bool:
+        """Whether ``@skip``/``@include`` keep ``node`` (kept when unknown)."""
+        for directive in getattr(node, "directives", None) or ():
+            if directive.name.value in ("skip", "include"):
+                condition = self._argument(directive, "if")
+                if condition is (directive.name.value == "skip"):
+                    return False
+        return True
+
+    def _argument(self, node: Any, name: str) -> Any:
+        for argument in node.arguments or ():
+            if argument.name.value == name:
+                return self._value(argument.value)
+        return None
+
+    def _value(self, value: ValueNode) -> Any:
+        return value_of(value, self.variables)
+
+
+def value_of(value: ValueNode, variables: dict[str, Any]) -> Any:
+    """An Int or Boolean argument's value, literal or variable (else None)."""
+    if isinstance(value, VariableNode):
+        return variables.get(value.name.value)
+    if isinstance(value, IntValueNode):
+        return int(value.value)
+    if isinstance(value, BooleanValueNode):
+        return value.value
+    return None
+
+
+def _variables(
+    operation: OperationDefinitionNode, provided: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The operation's variable defaults, overridden by the values provided."""
+    defaults = {
+        d.variable.name.value: value_of(d.default_value, {})
+        for d in operation.variable_definitions or ()
+        if d.default_value is not None
+    }
+    return {**defaults, **(provided or {})}
+
+
+def estimate_cost(
+    schema: GraphQLSchema,
+    document: Any,
+    operation_name: str | None = None,
+    variables: dict[str, Any] | None = None,
+) -> Cost:
+    """The cost of the operation of ``document`` that would run (nothing if none)."""
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return Cost()
+    fragments = fragments_of(document.definitions)
+    estimate = CostEstimate(schema, fragments, _variables(operation, variables))
+    return estimate.operation(operation)
+
+
+class QueryCostLimiter(SchemaExtension):
+    """Refuse, before execution, an operation costing more than ``max_cost()``."""
+
+    def on_execute(self) -> Iterator[None]:
+        """Estimate the validated operation; above the budget, skip execution."""
+        context = self.execution_context
+        if context.graphql_document is not None:
+            cost = estimate_cost(
+                context.schema._schema,
+                context.graphql_document,
+                context.operation_name,
+                context.variables,
+            ).total
+            budget = max_cost()
+            if cost > budget:
+                error = QueryTooCostly(
+                    f"This query's estimated cost is {cost:,}, over the budget of "
+                    f"{budget:,}: ask for smaller pages (first/last), fewer aliases or "
+                    "fewer nested versions (prevVersion, nextVersion, related versions).",
+                    cost=cost,
+                    maxCost=budget,
+                )
+                context.result = ExecutionResult(data=None, errors=[error])
+        yield
