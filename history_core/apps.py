@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -41,6 +42,18 @@ def _without_triggers(using: str | None) -> Iterator[None]:
         install_triggers(alias)
 
 
+@contextmanager
+def _triggers_back_on_error(using: str | None) -> Iterator[None]:
+    from .tracking import install_triggers
+
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(Exception):  # the migration's error is the news
+            install_triggers(using or DEFAULT_DB_ALIAS)
+        raise
+
+
 def _record_command_names() -> None:
     """Make every management command's changes record the command's name."""
     from django.core.management.base import BaseCommand
@@ -57,6 +70,8 @@ def _record_command_names() -> None:
         with context(command=name), ExitStack() as stack:
             if name == "flush":  # emptying every table includes history tables
                 stack.enter_context(_without_triggers(options.get("database")))
+            if name == "migrate":  # a failed migration sends no post_migrate
+                stack.enter_context(_triggers_back_on_error(options.get("database")))
             return original(self, *args, **options)
 
     execute._history_core = True  # type: ignore[attr-defined]

@@ -6,6 +6,7 @@ that fails by name when a Django or psycopg release changes it.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -50,3 +51,27 @@ def is_auto_created(model: Any) -> bool:
 def raw_delete(queryset: Any, using: str) -> int:
     """``DELETE`` the rows of ``queryset`` with no collector (``QuerySet._raw_delete``)."""
     return int(queryset._raw_delete(using))
+
+
+def save_depth() -> int:
+    """How many calls of Django's ``Model.save_base`` are running in this thread.
+
+    Read from the interpreter's frames (``sys._getframe``): a save's own statements
+    run inside its ``save_base``, and nothing else does.
+    """
+    from django.db.models import Model
+
+    code = Model.save_base.__code__
+    frame: Any = sys._getframe(1)
+    depth = 0
+    while frame is not None:
+        if frame.f_code is code:
+            depth += 1
+        frame = frame.f_back
+    return depth
+
+
+def has_composite_pk(model: Any) -> bool:
+    """Whether ``model``'s primary key spans several columns (Django 5.2+)."""
+    pk = model._meta.pk
+    return pk is not None and type(pk).__name__ == "CompositePrimaryKey"

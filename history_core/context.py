@@ -22,6 +22,8 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from . import compat
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -37,22 +39,56 @@ class Frame:
 _frames: ContextVar[tuple[Frame, ...]] = ContextVar("history_core_frames", default=())
 
 # The user, reason and meta of one instance's save (``instance._history_user``,
-# ``_change_reason``, ``before_version`` receivers), set by ``pre_save`` and reset by
-# ``post_save``; they win over the frames. A ``context`` block starts without one
-# and restores the one outside when it ends, so an instance's values never reach
-# writes in a block entered after (or around) its save.
-instance_context: ContextVar[dict[str, Any] | None] = ContextVar(
-    "history_core_instance_context", default=None
+# ``_change_reason``, ``before_version`` receivers), set by ``pre_save`` and ended by
+# ``post_save``; they win over the frames. Each entry is tied to the depth of
+# Django's ``save_base`` calls on the stack when it was set: it applies only to the
+# statements of that save, and a save that fails (no ``post_save``) leaves nothing
+# behind, since once its ``save_base`` has returned no statement can see its entry.
+# A ``context`` block starts with none and restores the ones outside when it ends.
+_instances: ContextVar[tuple[tuple[int, dict[str, Any]], ...]] = ContextVar(
+    "history_core_instance_context", default=()
 )
 
 
+def push_instance(values: dict[str, Any] | None) -> None:
+    """``pre_save``: the values of the save starting now (None: it has none)."""
+    entries = _instances.get()
+    if not entries and not values:
+        return
+    depth = compat.save_depth()
+    kept = tuple(e for e in entries if e[0] < depth)  # older ones are stale
+    _instances.set((*kept, (depth, values)) if values else kept)
+
+
+def pop_instance() -> None:
+    """``post_save``: the save at the current depth has ended."""
+    entries = _instances.get()
+    if entries:
+        depth = compat.save_depth()
+        _instances.set(tuple(e for e in entries if e[0] < depth))
+
+
+def instance_values() -> dict[str, Any] | None:
+    """The values of the save whose statement runs now, if it has any."""
+    entries = _instances.get()
+    if not entries:
+        return None
+    depth = compat.save_depth()
+    live = tuple(e for e in entries if e[0] <= depth)
+    if live != entries:
+        _instances.set(live)
+    if live and live[-1][0] == depth:
+        return live[-1][1]
+    return None
+
+
 def _enter(frame: Frame) -> tuple[Token[tuple[Frame, ...]], Token[Any]]:
-    return _frames.set((*_frames.get(), frame)), instance_context.set(None)
+    return _frames.set((*_frames.get(), frame)), _instances.set(())
 
 
 def _exit(tokens: tuple[Token[tuple[Frame, ...]], Token[Any]]) -> None:
     frames, instance = tokens
-    instance_context.reset(instance)
+    _instances.reset(instance)
     _frames.reset(frames)
 
 

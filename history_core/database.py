@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,7 +34,7 @@ from django.utils import timezone
 
 from . import compat, triggers
 from .conf import get_setting
-from .context import current, instance_context
+from .context import current, instance_values
 from .triggers import CONTEXT_SETTING, PREFIX, PRUNE_SETTING, STATEMENT_SETTING
 
 _pruning: ContextVar[bool] = ContextVar("history_core_pruning", default=False)
@@ -57,7 +58,7 @@ def payload(connection: Any, *, with_now: bool) -> dict[str, Any]:
     """Return the context of a write made now, as the triggers read it."""
     ctx = current()
     user, reason, meta = ctx.user, ctx.reason, ctx.meta
-    override = instance_context.get()
+    override = instance_values()
     if override is not None:
         user = override.get("user") or user
         reason = override.get("reason") or reason
@@ -106,8 +107,14 @@ class _Encoder(DjangoJSONEncoder):
             return str(o)
 
 
+_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
+
+
 def _is_write(sql: str) -> bool:
-    return sql.lstrip()[:7].upper().startswith(_WRITES)
+    """Whether ``sql`` may write (its first keyword, after comments)."""
+    start = _LEADING_COMMENTS.match(sql)
+    head = sql[start.end() if start else 0 :][:7].upper()
+    return head.startswith(_WRITES)
 
 
 _tracked_tables: tuple[int, tuple[str, ...]] = (-1, ())
@@ -167,20 +174,17 @@ def execute_wrapper(
     execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     """Django execute wrapper installed on every connection (see ``connect``)."""
-    if not isinstance(sql, str) or not _is_write(sql):
-        return execute(sql, params, many, context)
-    try:
-        if context["connection"].vendor == "postgresql":
-            return _execute_postgresql(execute, sql, params, many, context)
-        token = _statement.set(None)
+    if context["connection"].vendor != "postgresql":
+        # SQLite: the triggers' context is computed once per statement, whatever
+        # the statement (a write may start with a comment, or come from a script).
+        _statement.set(None)
         try:
             return execute(sql, params, many, context)
         finally:
-            _statement.reset(token)
-    except Exception:
-        # A failed save sends no post_save: its instance context ends here.
-        instance_context.set(None)
-        raise
+            _statement.set(None)
+    if not isinstance(sql, str) or not _is_write(sql):
+        return execute(sql, params, many, context)
+    return _execute_postgresql(execute, sql, params, many, context)
 
 
 def _sqlite_context(alias: str) -> Any:

@@ -17,12 +17,11 @@ from typing import Any
 
 from django.db import models
 
-from .context import instance_context
+from .context import pop_instance, push_instance
 from .options import live_options, tracked_parents
 from .signals import after_version, before_version
 
 _LATEST = "_history_latest_before"
-_RESET_KEY = "_history_context_token"
 
 
 def tracked(sender: Any) -> Any:
@@ -48,8 +47,8 @@ def _latest_id(options: Any, instance: models.Model, using: str) -> int:
 def before_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
     """``pre_save``: set the instance's context for the statements of its save.
 
-    Untracked senders (with no tracked parent) are left alone entirely. Contexts
-    nest: a save made by a receiver during this one restores this one's after it.
+    Untracked senders (with no tracked parent) are left alone entirely. The values
+    apply to this save's statements only (see ``context.push_instance``).
     """
     options = tracked(sender)
     if options is None:
@@ -61,8 +60,7 @@ def before_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
     if before_version.has_listeners(sender):
         before_version.send(sender=sender, instance=instance, context=context)
     has_values = context["user"] or context["reason"] or context["meta"]
-    if has_values or instance_context.get() is not None:
-        state[_RESET_KEY] = instance_context.set(context if has_values else None)
+    push_instance(context if has_values else None)
     if after_version.has_listeners(sender) and instance.pk is not None:
         using = kwargs.get("using") or "default"
         state[_LATEST] = _latest_id(options, instance, using)
@@ -73,12 +71,7 @@ def after_write(sender: Any, instance: models.Model, **kwargs: Any) -> None:
     options = tracked(sender)
     if options is None:
         return
-    token = instance.__dict__.pop(_RESET_KEY, None)
-    if token is not None:
-        try:
-            instance_context.reset(token)
-        except ValueError:  # set in another context (a thread or task): drop it
-            instance_context.set(None)
+    pop_instance()
     remember_pk(sender, instance)
     if not after_version.has_listeners(sender):
         return

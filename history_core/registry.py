@@ -62,6 +62,11 @@ def register(
             "models on both sides, or declare the relation with an explicit "
             "through= model and track that model."
         )
+    if compat.has_composite_pk(model):
+        raise ImproperlyConfigured(
+            f"{model._meta.label} has a composite primary key; history_core tracks "
+            "models with a single-column primary key only."
+        )
     if model in _registry:
         first = _registry[model].registered_at
         raise AlreadyRegistered(

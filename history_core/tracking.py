@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.signals import connection_created
 from django.db.models.signals import (
     class_prepared,
@@ -77,20 +77,56 @@ def _on_class_prepared(sender: Any, **kwargs: Any) -> None:
         _connect_instances(sender)
 
 
-def drop_triggers(using: str = "default", **kwargs: Any) -> None:
-    """``pre_migrate`` receiver: migrations alter tables without our triggers."""
-    triggers.drop(using)
+def drop_triggers(
+    using: str = "default", plan: Any = None, apps: Any = None, **kwargs: Any
+) -> None:
+    """``pre_migrate`` receiver: the triggers of the tables the plan alters go.
+
+    Migrations alter those tables without triggers in the way (SQLite refuses to
+    drop a column a trigger names); every other tracked table keeps recording,
+    data migrations (``RunPython``) included. ``post_migrate`` (or, if a migration
+    fails, the ``migrate`` command's own exit) installs them again.
+    """
+    from .registry import _registry
+
+    altered = _altered_tables(plan or [], apps)
+    chosen = [o for o in _registry.values() if set(triggers.tables_of(o)) & altered]
+    if chosen:
+        triggers.drop(using, {n for o in chosen for n in triggers.names_of(o)})
+
+
+def _altered_tables(plan: Any, state_apps: Any) -> set[str]:
+    """The tables of the models a migration plan's operations name."""
+    from django.apps import apps as live_apps
+
+    tables: set[str] = set()
+    for migration, _backwards in plan:
+        for operation in migration.operations:
+            name = getattr(operation, "model_name", None) or getattr(
+                operation, "name", None
+            )
+            if not isinstance(name, str):
+                continue
+            for registry in (live_apps, state_apps):
+                try:
+                    model = registry.get_model(migration.app_label, name)
+                except (LookupError, AttributeError, ValueError):
+                    continue
+                tables.add(model._meta.db_table)
+    return tables
 
 
 def install_triggers(using: str = "default", **kwargs: Any) -> int:
     """``post_migrate`` receiver: (re)install every tracked model's triggers.
 
+    One transaction: writers see the old triggers or the new ones, never none.
     Returns how many models got triggers (those whose tables exist on ``using``).
     """
     from .registry import _registry
 
-    triggers.drop(using)
-    return triggers.install(list(_registry.values()), using)
+    with transaction.atomic(using=using):
+        triggers.drop(using)
+        return triggers.install(list(_registry.values()), using)
 
 
 def connect(app_config: Any) -> None:

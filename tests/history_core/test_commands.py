@@ -299,3 +299,39 @@ def test_flush_empties_history_and_capture_goes_on(make_product: Any) -> None:
     assert not Product.history.exists()  # no '-' versions of the flushed rows
     product = make_product()
     assert product.history.count() == 1  # the triggers are back
+
+
+def _plan(*targets: tuple[str, str | None]) -> Any:
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    return executor.migration_plan(list(targets))
+
+
+@pytest.mark.django_db
+def test_migrate_drops_only_the_triggers_of_tables_it_alters() -> None:
+    from history_core.tracking import drop_triggers
+
+    before = {name for _, name in triggers.installed(connection.alias)}
+    drop_triggers(connection.alias, plan=_plan(("sessions", None)))
+    assert {name for _, name in triggers.installed(connection.alias)} == before
+
+    drop_triggers(connection.alias, plan=_plan(("catalog", None)))
+    left = {table for table, _ in triggers.installed(connection.alias)}
+    assert "catalog_product" not in left and "catalog_historicalproduct" not in left
+    assert "testapp_document" in left  # other apps' tables keep recording
+
+
+@pytest.mark.django_db
+def test_a_failed_migrate_puts_the_triggers_back(monkeypatch: Any) -> None:
+    from django.core.management.commands import migrate
+
+    def fail(self: Any, *args: Any, **options: Any) -> None:
+        triggers.drop(connection.alias)  # as pre_migrate may have done
+        raise RuntimeError("a migration failed")
+
+    monkeypatch.setattr(migrate.Command, "handle", fail)
+    with pytest.raises(RuntimeError, match="a migration failed"):
+        call_command("migrate", verbosity=0)
+
+    assert "has its triggers" in run("history_triggers", "--check")

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import AsyncClient, Client
 
 import history_core
@@ -280,3 +281,41 @@ def test_management_commands_record_their_name() -> None:
 
     contexts = set(Product.history.values_list("history_context__command", flat=True))
     assert contexts == {"load_demo_history"}
+
+
+@pytest.mark.django_db
+def test_a_save_that_fails_leaves_its_reason_to_no_later_write(
+    make_product: Any,
+) -> None:
+    failed = make_product()
+    failed._change_reason = "never saved"  # type: ignore[attr-defined]
+    failed.price = "not-a-number"
+    with pytest.raises(ValidationError), transaction.atomic():
+        failed.save()
+
+    other = make_product()
+    Product.objects.filter(pk=other.pk).update(price=Decimal("3.00"))
+    other.name = "renamed"
+    other.save()
+
+    reasons = [r.history_change_reason for r in other.history.all()]
+    assert reasons == [None, None, None]
+
+
+@pytest.mark.django_db
+def test_a_write_starting_with_a_comment_takes_the_context_of_its_own_time(
+    make_product: Any, user: Any
+) -> None:
+    product = make_product()
+    table = Product._meta.db_table
+    sql = f"-- touch-up\nUPDATE {table} SET name = %s WHERE id = %s"
+    with history_core.context(user=user, reason="first"), connection.cursor() as c:
+        c.execute(sql, ["one", product.pk])
+    with connection.cursor() as c:
+        c.execute(sql, ["two", product.pk])
+
+    newest, older = list(product.history.all()[:2])
+    assert (older.name, older.history_change_reason) == ("one", "first")
+    assert (newest.name, newest.history_change_reason) == ("two", None)
+    assert newest.history_user_id is None
+    assert newest.history_date >= older.history_date

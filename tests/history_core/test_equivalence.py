@@ -1282,13 +1282,6 @@ def test_protected_objects_are_loaded_as_in_plain_django() -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit: a pre_save receiver connected after history_core's that "
-    "raises leaves the refused save's own user/reason set (no post_save comes) until "
-    "the next save of a tracked instance or the next history_core.context block "
-    "(every request is one)",
-)
 def test_refused_save_lends_its_reason_to_no_later_write() -> None:
     """The reason of a save refused by a pre_save receiver is not reused."""
     seed(Part)
