@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models.signals import pre_save
 
 from catalog.models import Product
 from history_core import compat
@@ -54,3 +55,23 @@ def test_contract_queryset_raw_delete_deletes_without_collecting(
 ) -> None:
     make_product()
     assert compat.raw_delete(Product.objects.all(), connection.alias) == 1
+
+
+@pytest.mark.django_db
+def test_contract_save_base_runs_a_save_in_its_own_frame(make_product: Any) -> None:
+    depths: list[int] = []
+
+    def record(sender: Any, **kwargs: Any) -> None:
+        depths.append(compat.save_depth())
+
+    pre_save.connect(record, sender=Product, weak=False, dispatch_uid="contract")
+    try:
+        make_product()
+    finally:
+        pre_save.disconnect(sender=Product, dispatch_uid="contract")
+    assert depths == [1]
+    assert compat.save_depth() == 0
+
+
+def test_contract_composite_primary_keys_are_recognised() -> None:
+    assert not compat.has_composite_pk(Product)
