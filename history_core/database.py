@@ -194,8 +194,7 @@ def _sqlite_context(alias: str) -> Any:
             return str(cached[0])
         connection = connections[alias]
         encoded = _encode(payload(connection, with_now=True), connection)
-        if _statement.get() is None:
-            _statement.set([encoded])
+        _statement.set([encoded])  # the statement's later rows reuse it
         return encoded
 
     return history_core_context

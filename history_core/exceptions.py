@@ -32,7 +32,11 @@ class ImmutableHistoryError(HistoryError):
 
 
 class UncapturableOperation(HistoryError):
-    """An ORM operation whose effect history_core cannot capture exactly."""
+    """An ORM operation whose effect history_core cannot capture exactly.
+
+    No longer raised since capture moved into the database triggers (every write
+    is captured); kept so code that catches it still imports.
+    """
 
 
 class RevertRetry(RevertError):

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, models
 from django.db.models.signals import pre_save
+from django.test.utils import isolate_apps
 
 from catalog.models import Product
-from history_core import compat
+from history_core import compat, register
 from history_core.database import execute_wrapper
 
 
@@ -74,4 +76,20 @@ def test_contract_save_base_runs_a_save_in_its_own_frame(make_product: Any) -> N
 
 
 def test_contract_composite_primary_keys_are_recognised() -> None:
+    with isolate_apps("tests.testapp"):
+
+        class Pair(models.Model):
+            pk = models.CompositePrimaryKey("left", "right")
+            left = models.IntegerField()
+            right = models.IntegerField()
+
+            class Meta:
+                app_label = "testapp"
+
+            def __str__(self) -> str:
+                return f"{self.left}-{self.right}"
+
+        assert compat.has_composite_pk(Pair)
+        with pytest.raises(ImproperlyConfigured, match="composite primary key"):
+            register(Pair, app="testapp")
     assert not compat.has_composite_pk(Product)
