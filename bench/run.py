@@ -135,7 +135,7 @@ def _bench(args: argparse.Namespace) -> None:
     print(f"systems: {', '.join(s.name for s in systems)}; repetitions: {repeat}")
     print(f"revision: {_revision()}", flush=True)
     run_writes(results, systems, sizes, repeat, only)
-    run_reads(results, systems, sizes, repeat, only)
+    run_reads(results, [s for s in systems if s.workloads is None], sizes, repeat, only)
     run_graphql(results, sizes, repeat, only)
     print(f"\n### Results on {_describe(vendor)}\n")
     print(results.table())

@@ -13,6 +13,9 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
 
 from bench.benchapp.models import PlainItem, TrackedItem
 
@@ -26,6 +29,7 @@ class System:
     name: str
     model: Any
     history_model: Any = None
+    workloads: frozenset[str] | None = None  # None: every workload
 
     def tables(self) -> list[Any]:
         models = [self.model]
@@ -44,6 +48,10 @@ class System:
 
     def bulk_update(self, objs: list[Any], fields: list[str]) -> Any:
         return self.model.objects.bulk_update(objs, fields)
+
+    # W5: the system's update of every row.
+    def update_all(self) -> Any:
+        return self.model.objects.update(qty=F("qty") + 1)
 
     # Read paths (R1-R4).
     def timeline(self, pk: int) -> list[Any]:
@@ -85,6 +93,28 @@ class Plain(System):
             for name in FIELDS
             if (a := getattr(old, name)) != (b := getattr(new, name))
         ]
+
+
+class InsertFloor(System):
+    """W5 only: plain ``update()``, then a bare ``INSERT ... SELECT`` of one history
+    row per updated row into history_core's history table (same indexes), with no
+    trigger, no context and no change detection. No design that keeps a row per
+    version in an indexed table can update for less: this is W5's floor.
+    """
+
+    def update_all(self) -> Any:
+        count = self.model.objects.update(qty=F("qty") + 1)
+        qn = connection.ops.quote_name
+        columns = ", ".join(qn(c) for c in ("id", *FIELDS))
+        meta = "history_date, history_type, history_context, history_changed_fields"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {qn(self.history_model._meta.db_table)} "
+                f"({columns}, {meta}) SELECT {columns}, %s, '~', '{{}}', '[\"qty\"]' "
+                f"FROM {qn(self.model._meta.db_table)}",
+                [timezone.now()],
+            )
+        return count
 
 
 class SimpleHistory(System):
@@ -144,6 +174,12 @@ def available_systems() -> list[System]:
         Plain("plain", PlainItem),
         System("history_core", TrackedItem, TrackedItem.history.model),
     ]
+    if connection.vendor == "postgresql":
+        systems.append(
+            InsertFloor(
+                "insert floor", PlainItem, TrackedItem.history.model, frozenset({"W5"})
+            )
+        )
     if settings.HAS_SIMPLE_HISTORY:
         model = apps.get_model("shapp", "SHItem")
         systems.append(SimpleHistory("simple-history", model, model.history.model))

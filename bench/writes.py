@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 
 from bench.harness import Results, measure, reset_tables, rotated
 from bench.systems import System
@@ -78,7 +77,7 @@ def _w4(system: System, n: int) -> Callable[[], Any]:
 
 def _w5(system: System, n: int) -> Callable[[], Any]:
     seed(system, n)
-    return lambda: system.model.objects.update(qty=F("qty") + 1)
+    return system.update_all
 
 
 def _w6(system: System, n: int) -> Callable[[], Any]:
@@ -123,6 +122,11 @@ def run_writes(
         print(f"{workload.name}: {workload.label} x {n}", flush=True)
         for rep in range(repeat):
             for system in rotated(systems, rep):
+                if (
+                    system.workloads is not None
+                    and workload.name not in system.workloads
+                ):
+                    continue
                 reset_tables(*system.tables())
                 run = workload.prepare(system, n)
                 before = system.history_count()
