@@ -280,3 +280,21 @@ def build_historical_model(options: TrackingOptions) -> type[HistoricalRecordBas
     if module is not None and not hasattr(module, name):
         setattr(module, name, historical)  # importable like a declared model
     return historical
+
+
+class ChangeLog(models.Model):
+    """The admin's change log across every tracked model.
+
+    No table and no rows: it only gives the change log an entry in the admin index
+    (``history_core.admin.ChangeLogAdmin`` renders the page from the historical
+    tables). ``managed = False``: migrations never create or alter a table for it.
+    """
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        verbose_name = "change log"
+        verbose_name_plural = "change log"
+
+    def __str__(self) -> str:
+        return "change log"

@@ -20,11 +20,11 @@ class Command(BaseCommand):
     help = "Create demo users and a catalog with a realistic history (idempotent)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if Product.history.exists():
-            self.stdout.write("Demo history already loaded.")
-            return
         with transaction.atomic():
             editor, auditor = self._users()
+            if Product.history.exists():
+                self.stdout.write("Demo history already loaded.")
+                return
             self._story(editor, auditor)
         self.stdout.write(
             self.style.SUCCESS(
@@ -38,17 +38,26 @@ class Command(BaseCommand):
         User = get_user_model()  # noqa: N806
         view = Permission.objects.filter(codename__in=["view_product", "view_category"])
         change = Permission.objects.filter(
-            codename__in=["change_product", "change_category", "add_product"]
+            codename__in=[
+                "change_product",
+                "change_category",
+                "add_product",
+                "add_category",
+            ]
         )
-        editor, _ = User.objects.get_or_create(username="editor")
-        editor.set_password(DEMO_PASSWORD)
-        editor.save()
+        editor = self._staff_user(User, "editor")
         editor.user_permissions.add(*view, *change)
-        auditor, _ = User.objects.get_or_create(username="auditor")
-        auditor.set_password(DEMO_PASSWORD)
-        auditor.save()
+        auditor = self._staff_user(User, "auditor")
         auditor.user_permissions.add(*view)
         return editor, auditor
+
+    def _staff_user(self, User: Any, username: str) -> Any:  # noqa: N803
+        """The demo user, staff (the admin lets them in), with the demo password."""
+        user, _ = User.objects.get_or_create(username=username)
+        user.set_password(DEMO_PASSWORD)
+        user.is_staff = True
+        user.save()
+        return user
 
     def _story(self, editor: Any, auditor: Any) -> None:
         with history_core.context(user=editor, reason="Initial catalog import"):
