@@ -26,12 +26,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from strawberry.scalars import JSON
 from strawberry.types import Info
+from strawberry.types.base import get_object_definition
 from strawberry_django.fields.types import OperationInfo
 
 from history_core import get_history_for_model
 from history_core.options import TrackingOptions
 
-from . import inputs, resolvers
+from . import inputs, metadata, resolvers
 from .errors import BadInput
 from .loaders import attach, batch_of
 from .permissions import has_perm, require_user, require_view
@@ -103,6 +104,8 @@ class ModelApi:
     payload: Any = None
     result: Any = None
     graphql_names: dict[str, str] = field(default_factory=dict)
+    relation_names: dict[str, str] = field(default_factory=dict)
+    field_info: list[Any] = field(default_factory=list)
 
     @property
     def model(self) -> type[models.Model]:
@@ -209,6 +212,7 @@ def _check_names(api: ModelApi, fields: dict[str, Any]) -> None:
     """Refuse a model whose fields would take one GraphQL name twice (or the Node id's:
     a self-reference named ``product`` on ``Product`` gives ``productId`` twice)."""
     seen: dict[str, str] = {"id": "the Node id"}
+    seen.update((name, f"the version field {name!r}") for name in VERSION_FIELDS)
     for key, value in fields.items():
         name = _graphql_name(key, value)
         if key == NODE_ID or name in seen:
@@ -220,6 +224,11 @@ def _check_names(api: ModelApi, fields: dict[str, Any]) -> None:
 
 
 NODE_ID = "global_id"  # python name of Node.id (see types.Node)
+# GraphQL names every version type has besides the model's own fields.
+VERSION_FIELDS = frozenset(
+    f.graphql_name or camel(f.python_name)
+    for f in get_object_definition(Version, strict=True).fields
+) | {"prevVersion", "nextVersion"}
 
 
 def _node_id_field(type_name: str, key: Any) -> Any:
@@ -263,6 +272,9 @@ def _history_fields(api: ModelApi) -> dict[str, Any]:
     def changed_fields(root: strawberry.Parent[Any]) -> list[str]:
         return api.changed_fields(root.history_changed_fields)
 
+    def display(root: strawberry.Parent[Any]) -> str:
+        return resolvers.display(api, root)
+
     label = api.options.label
     return {
         "history_id": _column(strawberry.ID, "The version's own id."),
@@ -283,6 +295,7 @@ def _history_fields(api: ModelApi) -> dict[str, Any]:
             "version.",
         ),
         "changes": strawberry.field(resolver=changes),
+        "display": strawberry.field(resolver=display),
         "model": strawberry.field(resolver=_resolver(lambda: label, str)),
         "object_id": _column(strawberry.ID, "The tracked object's id."),
         "prev_version": strawberry.field(
@@ -347,6 +360,9 @@ SHARED_TYPE_NAMES = frozenset(
         "HistoryType",
         "HistoryUser",
         "TrackedModel",
+        "TrackedField",
+        "FieldKind",
+        "FieldChoice",
         "LoginSuccess",
         "LoginResult",
         "OperationInfo",
@@ -440,6 +456,12 @@ def build(api: ModelApi, apis: dict[Any, ModelApi]) -> None:
         for key, value in data.items()
         if key in by_attname
     }
+    api.relation_names = {
+        key: _graphql_name(key, value)
+        for key, value in data.items()
+        if key not in by_attname
+    }
+    api.field_info = metadata.describe_fields(api, apis)
     version_name = f"{api.type_name}Version"
     version_id = _node_id_field(version_name, lambda root: root.history_id)
     version_fields = _describe(

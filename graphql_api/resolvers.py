@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from django.core.exceptions import ObjectDoesNotExist
 from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
@@ -35,6 +36,19 @@ def history_user(record: Any) -> HistoryUser | None:
     if user is None:
         return None
     return HistoryUser(id=strawberry.ID(str(user.pk)), username=user.get_username())
+
+
+def display(api: Any, record: Any) -> str:
+    """``str()`` of the object as ``record`` has it.
+
+    The instance is built from the version alone: a ``__str__`` that reads a
+    relation queries the live table (once per version), and one whose related
+    object is gone falls back to ``"<label> <id>"``.
+    """
+    try:
+        return str(record.instance)
+    except ObjectDoesNotExist:
+        return f"{api.options.label} {record.object_id}"
 
 
 def field_changes(delta: Any, names: dict[str, str] | None = None) -> list[FieldChange]:

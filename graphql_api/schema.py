@@ -25,15 +25,15 @@ from strawberry.types import Info
 
 from history_core import get_options, get_registered_models
 
-from . import builder, session
+from . import builder, metadata, session
 from .cost import QueryCostLimiter
 from .errors import should_mask
 from .limits import depth_limit
+from .metadata import TrackedModel
 from .types import (
     SCALAR_MAP,
     HistoryType,
     HistoryUser,
-    TrackedModel,
     VersionConnection,
 )
 
@@ -89,11 +89,22 @@ def _feed_field(apis: dict[Any, Any]) -> Any:
 
 def _tracked_models_field(apis: dict[Any, Any]) -> Any:
     def tracked_models(info: Info) -> list[TrackedModel]:
-        return session.tracked_models(apis, info)
+        return metadata.tracked_models(apis, info)
 
     return strawberry.field(
         resolver=tracked_models,
         description="The tracked models you may read, described.",
+    )
+
+
+def _tracked_model_field(apis: dict[Any, Any]) -> Any:
+    def tracked_model(info: Info, label: metadata.LabelArgument) -> TrackedModel:
+        return metadata.tracked_model(apis, info, label)
+
+    return strawberry.field(
+        resolver=tracked_model,
+        description="One tracked model, described: NOT_FOUND if no tracked model has "
+        "this label, FORBIDDEN without its view permission.",
     )
 
 
@@ -112,6 +123,7 @@ def build_schema(models: list[Any] | None = None) -> strawberry.Schema:
         "node": builder.node_field(apis),
         "historyFeed": _feed_field(apis),
         "trackedModels": _tracked_models_field(apis),
+        "trackedModel": _tracked_model_field(apis),
         "me": strawberry.field(resolver=session.me, description="The logged-in user."),
         "csrfToken": strawberry.field(
             resolver=session.csrf_token,

@@ -1,5 +1,5 @@
-"""The session and the schema-wide queries: login, logout, me, csrfToken, the feed,
-and trackedModels."""
+"""The session and the schema-wide queries: login, logout, me, csrfToken and the
+feed (trackedModels: see :mod:`graphql_api.metadata`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from .resolvers import edges_and_info, filtered
 from .types import (
     HistoryType,
     HistoryUser,
-    TrackedModel,
     VersionConnection,
     VersionEdge,
 )
@@ -132,21 +131,6 @@ def me(info: Info) -> HistoryUser | None:
 def csrf_token(info: Info) -> str:
     """A CSRF token for cookie sessions: send it back as the X-CSRFToken header."""
     return get_token(info.context.request)
-
-
-def tracked_models(apis: dict[Any, Any], info: Info) -> list[TrackedModel]:
-    user = require_user(info)
-    return [
-        TrackedModel(
-            label=api.options.label,
-            type_name=f"{api.type_name}Version",
-            fields=api.field_names,
-            history_field=f"{api.singular}History",
-            can_revert=has_perm(user, "change", api.model),
-        )
-        for api in apis.values()
-        if has_perm(user, "view", api.model)
-    ]
 
 
 def _feed_models(

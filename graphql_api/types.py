@@ -137,6 +137,11 @@ class Version(Node):
     changes: list[FieldChange] = strawberry.field(
         description="Old and new value of each field changed against the previous version."
     )
+    display: str = strawberry.field(
+        description="The object as it was in this version, as its model's __str__ "
+        'shows it ("Desk lamp"). A __str__ that reads related objects costs a '
+        "query per version shown."
+    )
     model: str = strawberry.field(
         description='The tracked model, e.g. "catalog.Product".'
     )
@@ -157,21 +162,6 @@ class VersionConnection:
         description="The versions of this page."
     )
     page_info: PageInfo = strawberry.field(description="Pagination state.")
-
-
-@strawberry.type(description="A tracked model, described for generic frontends.")
-class TrackedModel:
-    label: str = strawberry.field(
-        description='App label and model, e.g. "catalog.Product".'
-    )
-    type_name: str = strawberry.field(description="GraphQL type of its versions.")
-    fields: list[str] = strawberry.field(
-        description="Tracked field names (GraphQL names)."
-    )
-    history_field: str = strawberry.field(
-        description="Query field of one object's timeline."
-    )
-    can_revert: bool = strawberry.field(description="Whether the caller may revert it.")
 
 
 def to_json(value: Any) -> Any:

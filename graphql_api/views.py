@@ -1,4 +1,5 @@
-"""The GraphQL endpoint: GraphiQL on GET from a browser, the API on GET/POST.
+"""The GraphQL endpoint (GraphiQL on GET from a browser, the API on GET/POST), and the
+version history page.
 
 The view is built on first use, so the schema sees every model tracked by then.
 It is exempt from the CSRF middleware and runs Django's CSRF check itself, for
@@ -15,8 +16,10 @@ from typing import Any
 from cross_web import HTTPException
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 from strawberry.http.parse_content_type import parse_content_type
@@ -123,3 +126,29 @@ def graphql_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespons
     """Serve the GraphQL API, and GraphiQL when ``GRAPHIQL_ENABLED`` (default: DEBUG)."""
     graphiql = bool(getattr(settings, "GRAPHIQL_ENABLED", settings.DEBUG))
     return _view(graphiql)(request, *args, **kwargs)
+
+
+# The page runs only its own static ES modules and talks only to this origin.
+HISTORY_PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+MAX_PAGE_ARGUMENT = 200
+
+
+def history_page(request: HttpRequest, label: str, object_id: str) -> HttpResponse:
+    """Serve the version history page of one object: an HTML shell, nothing else.
+
+    Everything shown comes from the GraphQL API with the visitor's session (the page
+    is its reference client): the view looks nothing up, so the page says nothing
+    the API would not say about whether the model is tracked or the object exists.
+    """
+    bootstrap = {
+        "label": label[:MAX_PAGE_ARGUMENT],
+        "objectId": object_id[:MAX_PAGE_ARGUMENT],
+        "endpoint": reverse("graphql"),
+    }
+    response = render(request, "graphql_api/history.html", {"bootstrap": bootstrap})
+    response["Content-Security-Policy"] = HISTORY_PAGE_CSP
+    response["Referrer-Policy"] = "same-origin"
+    return response

@@ -25,7 +25,8 @@ from django.test import Client
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT_DIR = Path(
     os.environ.get(
-        "SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+        "SCREENSHOT_DIR",
+        Path(__file__).resolve().parents[2] / "artifacts" / "screenshots",
     )
 )
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
@@ -43,7 +44,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         if os.environ.get("CI"):
-            pytest.fail("Chromium is missing: scripts/test.sh installs Debian's chromium")
+            pytest.fail(
+                "Chromium is missing: scripts/test.sh installs Debian's chromium"
+            )
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 

@@ -46,3 +46,4 @@ def test_graphiql_renders_in_chromium_without_network(live_server: Any) -> None:
     assert "graphiql-container" in dom
     assert "graphiql-editor" in dom or "CodeMirror" in dom
     assert "productHistory" in dom  # our starter query is in the editor
+    assert "/history/catalog.product/1/" in dom  # ...and it points to the page

@@ -209,6 +209,11 @@ def _tracked(data: dict[str, Any]) -> str:
     return "Product, may revert" if models["catalog.Product"] else "Product"
 
 
+def _tracked_one(data: dict[str, Any]) -> str:
+    model = data["trackedModel"]
+    return "Product, may revert" if model["canRevert"] else "Product"
+
+
 def _login(data: dict[str, Any]) -> str:
     result = data["login"]
     if result["__typename"] == "OperationInfo":
@@ -308,6 +313,11 @@ PATHS: dict[str, Path] = {
     "trackedModels": Path(
         "{ trackedModels { label typeName canRevert } }", lambda t: {}, _tracked
     ),
+    "trackedModel": Path(
+        '{ trackedModel(label: "catalog.product") { label canRevert } }',
+        lambda t: {},
+        _tracked_one,
+    ),
     # Relay refetch (in the schema since Relay ids): a version, the live object.
     "node(ProductVersion)": Path(
         NODE, lambda t: {"id": _global_id("ProductVersion", t.history_id)}, _node
@@ -385,6 +395,13 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "view+change+add": "Product, may revert",
         "superuser": "all models",
     },
+}
+EXPECTED["trackedModel"] = {
+    **_refused(),
+    "view": "Product",
+    "view+change": "Product, may revert",
+    "view+change+add": "Product, may revert",
+    "superuser": "Product, may revert",
 }
 for _dry in ("", "dry run "):
     for _by in ("historyId", "timestamp"):

@@ -18,8 +18,8 @@ query($id: ID!, $first: Int!) {
   productHistory(id: $id, first: $first) {
     totalCount
     edges { node {
-      historyId price historyUser { username } changes { field old new }
-      category { name historyUser { username } }
+      historyId price display historyUser { username } changes { field old new }
+      category { name display historyUser { username } }
       prevVersion { historyId changes { field } historyUser { username } }
       nextVersion { historyId }
     } }

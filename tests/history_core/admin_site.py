@@ -29,12 +29,15 @@ enable_history_admin(Ticket, site=site)
 site.register(ChangeLog, ChangeLogAdmin)
 
 
-
 class OwnNodesAdmin(HistoryAdmin):
     """A per-owner admin: each user sees the nodes whose label starts with their name."""
 
     def get_queryset(self, request: Any) -> Any:
-        return super().get_queryset(request).filter(label__startswith=request.user.username)
+        return (
+            super()
+            .get_queryset(request)
+            .filter(label__startswith=request.user.username)
+        )
 
 
 owner_site = admin.AdminSite(name="history_owner_admin")

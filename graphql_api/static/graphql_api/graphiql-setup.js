@@ -3,7 +3,14 @@
 (function () {
   "use strict";
   var endpoint = window.location.origin + window.location.pathname;
+  var container = document.getElementById("graphiql");
+  var historyPage = window.location.origin + container.getAttribute("data-history-page");
   var starter = [
+    "# See this API at work: the version history page of product 1,",
+    "#   " + historyPage,
+    "# (any tracked object: /history/<app_label>.<model>/<id>/) is its reference",
+    "# client: timeline, compare, as of, revert. Its queries are built like these.",
+    "#",
     "# Log in first: uncomment the next line and run Login (the demo's users: editor",
     "# may revert, auditor reads only; password demo-pass-123), then run Timeline.",
     "# mutation Login { login(username: \"editor\", password: \"demo-pass-123\") { __typename } }",
@@ -15,7 +22,7 @@
     "      node {",
     "        historyId historyDate historyType price",
     "        historyUser { username }",
-    "        historyChangeReason",
+    "        historyChangeReason display",
     "        changes { field old new }",
     "      }",
     "    }",
@@ -36,7 +43,7 @@
   }
 
   var explorer = window.GraphiQLPluginExplorer.explorerPlugin();
-  var root = window.ReactDOM.createRoot(document.getElementById("graphiql"));
+  var root = window.ReactDOM.createRoot(container);
   root.render(
     window.React.createElement(window.GraphiQL, {
       fetcher: fetcher,
