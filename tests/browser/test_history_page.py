@@ -10,6 +10,8 @@ run (the browser's time zone is Europe/Paris).
 from __future__ import annotations
 
 import datetime
+import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -23,6 +25,7 @@ from playwright.sync_api import expect
 
 import history_core
 from catalog.models import Category, Product
+from graphql_api import resolvers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -388,4 +391,103 @@ def test_the_page_follows_a_dark_colour_scheme(
     shot(page, "dark")
     _open_revert(page, 1)
     shot(page, "dark-revert-preview")
+    assert page.js_errors == []
+
+
+def test_a_renewed_csrf_cookie_does_not_block_the_revert(
+    open_as: Any, editor: Any, lamp: Product
+) -> None:
+    page = open_history(open_as, editor, lamp)
+    dialog = _open_revert(page, 1)
+    # The cookie is renewed (cleared, then set again by the next request): the
+    # token the page holds is refused; nothing ran, so the page asks for a new one.
+    page.context.clear_cookies(name="csrftoken")
+    dialog.get_by_role("button", name="Confirm revert").click()
+    expect(page.get_by_role("status")).to_contain_text("Reverted to the version of")
+    expect(entries(page)).to_have_count(6)
+    assert lamp.history.count() == 6
+    assert page.js_errors == []
+
+
+def test_a_failed_preview_keeps_the_confirmation_disabled(
+    open_as: Any, editor: Any, lamp: Product
+) -> None:
+    page = open_history(open_as, editor, lamp)
+
+    def no_dry_run(route: Any) -> None:
+        body = json.loads(route.request.post_data or "{}")
+        if (body.get("variables") or {}).get("dryRun") is True:
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/graphql/", no_dry_run)
+    entries(page).nth(1).get_by_role("button", name="Revert to this version…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("alert")).to_contain_text("could not be reached")
+    expect(dialog.get_by_role("button", name="Confirm revert")).to_be_disabled()
+    page.unroute("**/graphql/")
+    dialog.get_by_role("button", name="Preview again").click()
+    expect(dialog.get_by_text("Preview: these fields will change")).to_be_visible()
+    expect(dialog.get_by_role("alert")).to_have_count(0)
+    expect(dialog.get_by_role("button", name="Confirm revert")).to_be_enabled()
+    assert lamp.history.count() == 5
+    assert page.js_errors == []
+
+
+def test_versions_recorded_after_the_page_loaded_are_not_claimed_shown(
+    open_as: Any, editor: Any, lamp: Product
+) -> None:
+    for i in range(20):
+        lamp.price = Decimal(1400 + i)
+        with at(START + datetime.timedelta(days=10, minutes=i)):
+            lamp.save()
+    page = open_history(open_as, editor, lamp)
+    for i in range(2):  # meanwhile, elsewhere
+        lamp.price = Decimal(1500 + i)
+        with at(START + datetime.timedelta(days=11, minutes=i)):
+            lamp.save()
+    page.get_by_role("button", name="Load more versions").click()
+    expect(entries(page)).to_have_count(25)  # keyset pages: no duplicate
+    ids = entries(page).evaluate_all("els => els.map((e) => e.dataset.historyId)")
+    assert len(set(ids)) == 25
+    footer = page.locator(".timeline-footer")
+    expect(footer).to_contain_text(
+        "25 of 27 versions shown: 2 newer versions were recorded since the page loaded."
+    )
+    expect(page.get_by_text("All 27 versions shown.")).to_have_count(0)
+    footer.get_by_role("button", name="Reload the history").click()
+    expect(entries(page)).to_have_count(20)
+    expect(entries(page).first).to_contain_text("1,501.00")
+    assert page.js_errors == []
+
+
+def test_only_the_last_moment_asked_for_is_shown(
+    open_as: Any, editor: Any, lamp: Product, monkeypatch: Any
+) -> None:
+    page = open_history(open_as, editor, lamp)
+    page.get_by_role("tab", name="As of a date").click()
+    card = page.locator(".as-of-card")
+    expect(card).to_contain_text("Furniture")
+    as_of = resolvers.as_of
+    answered = threading.Event()
+
+    def slow_for_the_first_day(api: Any, info: Any, id: Any, timestamp: Any) -> Any:
+        if timestamp == START:  # the oldest version: answered after the newest
+            answered.wait(10)
+        else:
+            answered.set()
+        return as_of(api, info, id, timestamp)
+
+    monkeypatch.setattr(resolvers, "as_of", slow_for_the_first_day)
+    slider = page.get_by_label("Move through the versions")
+    slider.focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("End")  # before the first answer came back
+    page.wait_for_function(
+        "() => !document.querySelector('.as-of-form button').disabled"
+    )
+    expect(page.locator(".slider-value")).to_contain_text("Updated by editor")
+    expect(card).to_contain_text("as of 7 Mar 2025, 13:30:00")  # the newest
+    expect(card).to_contain_text("Furniture")
     assert page.js_errors == []

@@ -24,13 +24,24 @@ export class Api {
     return this.#post(document, variables, {});
   }
 
-  /** Run a mutation, with a CSRF token (asked for once, renewed by login). */
+  /**
+   * Run a mutation, with a CSRF token (asked for once, renewed by login). A refused
+   * token (the csrftoken cookie was renewed or cleared meanwhile) ran nothing: a
+   * fresh one is asked for and the mutation sent once more.
+   */
   async mutate(document, variables = {}) {
-    if (this.csrfToken === null) {
-      const data = await this.query("query CsrfToken { csrfToken }");
-      this.csrfToken = data.csrfToken;
+    for (let attempt = 0; ; attempt += 1) {
+      if (this.csrfToken === null) {
+        const data = await this.query("query CsrfToken { csrfToken }");
+        this.csrfToken = data.csrfToken;
+      }
+      try {
+        return await this.#post(document, variables, { "X-CSRFToken": this.csrfToken });
+      } catch (error) {
+        if (error.code !== "CSRF_FAILED" || attempt > 0) throw error;
+        this.csrfToken = null;
+      }
     }
-    return this.#post(document, variables, { "X-CSRFToken": this.csrfToken });
   }
 
   async #post(document, variables, headers) {

@@ -56,17 +56,21 @@ export function renderAsOf(ctx) {
   const output = h("div", { class: "as-of-result", "aria-live": "polite" });
   const oldestFirst = () => [...state.versions].reverse();
 
+  let latest = 0; // answers may come back out of order: only the last asked is shown
   const show = async (iso) => {
+    const asked = ++latest;
     button.disabled = true;
     replace(output, h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Loading…"));
+    let shown;
     try {
       const data = await state.api.query(Q.asOf(state.model), { id: state.objectId, at: iso });
-      replace(output, stateCard(state, iso, data));
+      shown = () => stateCard(state, iso, data);
     } catch (error) {
-      replace(output, h("p", { class: "form-error", role: "alert", text: `That moment could not be shown: ${error.message}` }));
-    } finally {
-      button.disabled = false;
+      shown = () => h("p", { class: "form-error", role: "alert", text: `That moment could not be shown: ${error.message}` });
     }
+    if (asked !== latest) return;
+    replace(output, shown());
+    button.disabled = false;
   };
 
   const sliderMoved = (load) => {

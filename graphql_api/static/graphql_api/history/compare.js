@@ -111,6 +111,7 @@ export function renderCompare(ctx) {
     replace(to, options(state, keepTo));
   };
 
+  let latest = 0; // answers may come back out of order: only the last asked is shown
   const show = async (older, newer) => {
     refresh();
     let [a, b] = [older, newer];
@@ -118,18 +119,21 @@ export function renderCompare(ctx) {
     if (position(a) < position(b)) [a, b] = [b, a]; // the list is newest first
     from.value = a.historyId;
     to.value = b.historyId;
+    const asked = ++latest;
     button.disabled = true;
     replace(output, h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Comparing…"));
+    let shown;
     try {
       const data = await state.api.query(Q.diff(state.model), { id: state.objectId, from: a.historyId, to: b.historyId });
       learnRelated(state, data.diff.from);
       learnRelated(state, data.diff.to);
-      replace(output, result(state, data.diff));
+      shown = () => result(state, data.diff);
     } catch (error) {
-      replace(output, h("p", { class: "form-error", role: "alert", text: `The comparison failed: ${error.message}` }));
-    } finally {
-      button.disabled = false;
+      shown = () => h("p", { class: "form-error", role: "alert", text: `The comparison failed: ${error.message}` });
     }
+    if (asked !== latest) return; // a later comparison was asked for meanwhile
+    replace(output, shown());
+    button.disabled = false;
   };
 
   form.addEventListener("submit", (event) => {

@@ -70,7 +70,8 @@ export function openRevert(ctx, target, restoring) {
   cancel.addEventListener("click", close);
   dialog.addEventListener("close", () => dialog.remove());
 
-  const fail = (error) => {
+  // A failed preview keeps Confirm disabled: nothing is written unseen.
+  const fail = (error, previewFailed = false) => {
     const conflict = error.code === "CONFLICT";
     replace(
       problem,
@@ -91,20 +92,25 @@ export function openRevert(ctx, target, restoring) {
               close();
               ctx.reload();
             },
-          })
+          }),
+        previewFailed &&
+          !conflict &&
+          h("button", { type: "button", class: "button", text: "Preview again", onClick: preview })
       )
     );
-    confirm.disabled = conflict;
+    confirm.disabled = conflict || previewFailed;
   };
 
-  const preview = async () => {
+  async function preview() {
+    replace(problem);
+    confirm.disabled = true;
     replace(body, h("p", { class: "loading", role: "status" }, h("span", { class: "spinner", "aria-hidden": "true" }), "Checking what would change…"));
     try {
       const result = (await run(state, target, true)).result;
       const error = operationError(result);
       if (error) {
         replace(body);
-        fail(error);
+        fail(error, true);
         return;
       }
       replace(
@@ -115,9 +121,9 @@ export function openRevert(ctx, target, restoring) {
       confirm.disabled = false;
     } catch (error) {
       replace(body);
-      fail(error);
+      fail(error, true);
     }
-  };
+  }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -95,6 +95,19 @@ export function renderTimeline(ctx) {
 
   const renderFooter = () => {
     const shown = `${state.versions.length} of ${state.totalCount} versions shown`;
+    const newer = state.totalCount - state.versions.length;
+    if (!state.pageInfo.hasNextPage && newer > 0) {
+      // Pages follow the versions loaded first: ones recorded since are not in them.
+      replace(
+        footer,
+        h("p", {
+          class: "notice",
+          text: `${shown}: ${newer} newer ${newer === 1 ? "version was" : "versions were"} recorded since the page loaded.`,
+        }),
+        h("button", { type: "button", class: "button", onClick: () => ctx.reload(), text: "Reload the history" })
+      );
+      return;
+    }
     if (!state.pageInfo.hasNextPage) {
       replace(footer, h("p", { class: "muted", text: `All ${state.totalCount} versions shown.` }));
       return;
