@@ -131,6 +131,32 @@ def test_the_timeline_says_who_when_why_and_what_changed(
     assert page.js_errors == []
 
 
+def test_foreign_keys_are_named_as_they_were_at_each_version(
+    open_as: Any, editor: Any
+) -> None:
+    with at(START):
+        lighting = Category.objects.create(name="Lighting")
+        furniture = Category.objects.create(name="Furniture")
+        lamp = Product.objects.create(
+            name="Lamp", price=Decimal("10.00"), category=lighting
+        )
+    lamp.category = furniture
+    with at(START + datetime.timedelta(days=1)):
+        lamp.save()
+    lighting.name = "Lamps"  # renamed after the product left it
+    with at(START + datetime.timedelta(days=2)):
+        lighting.save()
+    lamp.category = lighting
+    with at(START + datetime.timedelta(days=3)):
+        lamp.save()
+    page = open_history(open_as, editor, lamp)
+    expect(entries(page)).to_have_count(3)
+    expect(entries(page).first).to_contain_text("Category: Furniture → Lamps")
+    expect(entries(page).nth(1)).to_contain_text("Category: Lighting → Furniture")
+    expect(entries(page).last).to_contain_text("Lighting")
+    assert page.js_errors == []
+
+
 def test_long_text_changes_show_the_words_changed(
     open_as: Any, editor: Any, lamp: Product
 ) -> None:

@@ -39,7 +39,7 @@ function stateCard(state, at, data) {
       "dl",
       { class: "values" },
       state.fields.map((field) =>
-        h("div", { class: "row" }, h("dt", { text: capfirst(field.label) }), h("dd", {}, valueNode(state, field, version[field.name])))
+        h("div", { class: "row" }, h("dt", { text: capfirst(field.label) }), h("dd", {}, valueNode(state, field, version[field.name], version)))
       )
     )
   );

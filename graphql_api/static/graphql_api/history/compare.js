@@ -32,7 +32,7 @@ function row(state, field, older, newer, changed) {
   const cells =
     changed && field.kind === "TEXT" && before && after
       ? textCells(before, after)
-      : [h("td", {}, valueNode(state, field, before)), h("td", {}, valueNode(state, field, after))];
+      : [h("td", {}, valueNode(state, field, before, older)), h("td", {}, valueNode(state, field, after, newer))];
   return h(
     "tr",
     { class: changed ? "changed" : "" },

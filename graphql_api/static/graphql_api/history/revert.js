@@ -7,7 +7,7 @@ import { formatInstant } from "./format.js";
 import * as Q from "./queries.js";
 import { changeNodes } from "./versions.js";
 
-function changeList(state, changes) {
+function changeList(state, changes, target) {
   if (!changes.length) {
     return h("p", { class: "notice", text: "Nothing would change: every tracked field already has this version's value." });
   }
@@ -16,7 +16,7 @@ function changeList(state, changes) {
     { class: "changes", "aria-label": "Fields that will change" },
     changes.map((change) => {
       const field = state.byName.get(change.field) || { name: change.field, label: change.field, kind: "STRING" };
-      return h("li", {}, h("span", { class: "field", text: `${capfirst(field.label)}: ` }), changeNodes(state, field, change.old, change.new));
+      return h("li", {}, h("span", { class: "field", text: `${capfirst(field.label)}: ` }), changeNodes(state, field, change.old, change.new, state.versions[0], target));
     })
   );
 }
@@ -116,7 +116,7 @@ export function openRevert(ctx, target, restoring) {
       replace(
         body,
         h("h3", { text: result.restored ? `The ${name} will come back with these values changed:` : "Preview: these fields will change" }),
-        changeList(state, result.changes)
+        changeList(state, result.changes, target)
       );
       confirm.disabled = false;
     } catch (error) {

@@ -18,7 +18,7 @@ function changesNode(state, version) {
         "div",
         { class: "row" },
         h("dt", { text: capfirst(field.label) }),
-        h("dd", {}, valueNode(state, field, version[field.name]))
+        h("dd", {}, valueNode(state, field, version[field.name], version))
       )
     );
     return h("dl", { class: "values", "aria-label": "Values at creation" }, rows);
@@ -33,7 +33,7 @@ function changesNode(state, version) {
         "li",
         {},
         h("span", { class: "field", text: `${capfirst(field.label)}: ` }),
-        changeNodes(state, field, change.old, change.new)
+        changeNodes(state, field, change.old, change.new, version.prevVersion, version)
       );
     })
   );

@@ -58,14 +58,22 @@ export function versionLabel(version) {
   return `${formatInstant(version.historyDate)} · ${KIND[version.historyType]} by ${who(version)}`;
 }
 
-/** A value as text for people (foreign keys by the related object's name). */
-export function valueText(state, field, value) {
+/**
+ * A value as text for people (foreign keys by the related object's name). When
+ * `version` (the version the value comes from) carries the related object, its
+ * name as of that version wins over the last name the page saw for that id.
+ */
+export function valueText(state, field, value, version = null) {
+  const own = field.relatedField && version && version[field.relatedField];
+  if (own && String(own.objectId) === String(value)) {
+    return formatValue(field, value, new Map([[String(value), own.display]]));
+  }
   return formatValue(field, value, state.related.get(field.name));
 }
 
 /** A value as a node: empty values are marked as such. */
-export function valueNode(state, field, value) {
-  const text = valueText(state, field, value);
+export function valueNode(state, field, value, version = null) {
+  const text = valueText(state, field, value, version);
   if (text === EMPTY) return h("span", { class: "empty", text: "empty" });
   return h("span", { class: `value kind-${field.kind.toLowerCase()}`, text });
 }
@@ -75,8 +83,8 @@ export function timeNode(iso) {
   return h("time", { datetime: iso, title: iso, text: formatInstant(iso) });
 }
 
-/** Old -> new of one change; long text as a word diff. */
-export function changeNodes(state, field, before, after) {
+/** Old -> new of one change (from `older` to `newer`); long text as a word diff. */
+export function changeNodes(state, field, before, after, older = null, newer = null) {
   if (field.kind === "TEXT" && before && after) {
     return h(
       "span",
@@ -91,8 +99,8 @@ export function changeNodes(state, field, before, after) {
   return h(
     "span",
     { class: "change-values" },
-    h("del", {}, valueNode(state, field, before)),
+    h("del", {}, valueNode(state, field, before, older)),
     h("span", { class: "arrow", "aria-label": "changed to", text: " → " }),
-    h("ins", {}, valueNode(state, field, after))
+    h("ins", {}, valueNode(state, field, after, newer))
   );
 }
