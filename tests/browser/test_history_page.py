@@ -259,6 +259,8 @@ def test_revert_with_a_preview_and_a_confirmation(
     expect(entries(page)).to_have_count(6)
     expect(entries(page).first).to_contain_text("“Back to spring”")
     expect(entries(page).first).to_contain_text("Revert to version")
+    # Focus is not lost on the body: it lands on the object's heading.
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
     lamp.refresh_from_db()
     assert lamp.category is not None and lamp.category.name == "Lighting"
     shot(page, "reverted")
@@ -283,6 +285,7 @@ def test_a_conflicting_change_is_reported_with_a_reload(
         "Desk lamp (changed elsewhere)"
     )
     expect(entries(page)).to_have_count(6)
+    expect(page.get_by_role("heading", level=1)).to_be_focused()
     assert page.js_errors == []
 
 

@@ -290,7 +290,16 @@ function renderPage(state) {
   const ctx = {
     state,
     announce,
-    reload: loadModel,
+    // After a reload (a revert, a conflict, newer versions), focus goes to the
+    // object's heading rather than being lost on the body.
+    reload: async () => {
+      await loadModel();
+      const heading = root.querySelector("h1");
+      if (heading) {
+        heading.tabIndex = -1;
+        heading.focus();
+      }
+    },
     loadMore: () => loadMore(state),
     revert: (target, restoring = false) => openRevert(ctx, target, restoring),
     compare: (from, to) => {
