@@ -10,7 +10,7 @@ does.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib import admin
@@ -30,7 +30,7 @@ from ..pages import FeedKey, Window, feed
 from ..registry import get_options, get_registered_models
 from . import display
 from .mixin import HistoryAdminMixin, has_model_perm
-from .views import version_id
+from .views import aware_datetime, version_id
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,8 @@ class Filters:
         kind = get.get("kind", "")
         if kind not in {"", *dict(HISTORY_TYPES)}:
             raise Http404("Unknown kind of change.")
+        if "\x00" in get.get("user", "") + get.get("q", ""):
+            raise Http404("No such text.")  # PostgreSQL refuses NUL in a query
         return cls(
             model=get.get("model", ""),
             user=get.get("user", "").strip(),
@@ -80,9 +82,12 @@ def _date(raw: str | None) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
-    except ValueError as error:
+        day = date.fromisoformat(raw)
+        _start_of(day + timedelta(days=1)).astimezone(UTC)  # the filters' bounds
+        _start_of(day).astimezone(UTC)
+    except (ValueError, OverflowError) as error:  # 9999-12-31 has no next day
         raise Http404("Dates are YYYY-MM-DD.") from error
+    return day
 
 
 def _start_of(day: date) -> datetime:
@@ -96,12 +101,9 @@ def parse_feed_cursor(raw: str | None) -> FeedKey | None:
     parts = raw.split("~")
     if len(parts) != 3:
         raise Http404("Malformed page cursor.")
-    try:
-        when = datetime.fromisoformat(parts[0])
-    except ValueError as error:
-        raise Http404("Malformed page cursor.") from error
+    when = aware_datetime(parts[0])
     hid = version_id(parts[2])
-    if timezone.is_naive(when) or hid is None:
+    if hid is None:
         raise Http404("Malformed page cursor.")
     return when, parts[1], hid
 
@@ -112,10 +114,25 @@ class ChangeLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     per_page = 100
 
     def readable_models(self, request: HttpRequest) -> list[type[models.Model]]:
-        """The tracked models whose history the user may read, by label."""
-        tracked = get_registered_models()
-        readable = [m for m in tracked if has_model_perm(request, "view", m)]
+        """The tracked models whose history the user may read, by label: as the
+        model's history pages on this site decide, when it has them."""
+        readable = []
+        for model in get_registered_models():
+            model_admin = self._model_admin(model)
+            if isinstance(model_admin, HistoryAdminMixin):
+                allowed = model_admin.has_history_permission(request)
+            else:
+                allowed = has_model_perm(request, "view", model)
+            if allowed:
+                readable.append(model)
         return sorted(readable, key=lambda m: m._meta.label)
+
+    def _model_admin(self, model: Any) -> Any:
+        """The model's ``ModelAdmin`` on this site, or ``None``."""
+        try:
+            return self.admin_site.get_model_admin(model)
+        except AdminNotRegistered:
+            return None
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(self.readable_models(request))
@@ -147,7 +164,8 @@ class ChangeLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         filters = Filters.from_request(request)
         chosen = [m for m in readable if filters.model in ("", m._meta.label_lower)]
         after = parse_feed_cursor(request.GET.get("after"))
-        page = feed(self._querysets(chosen, filters), Window(self.per_page, after))
+        querysets = self._querysets(request, chosen, filters)
+        page = feed(querysets, Window(self.per_page, after))
         rows = [self._row(record) for record in page.items]
         older = None
         if page.has_next:
@@ -171,7 +189,9 @@ class ChangeLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/history_core/change_log.html", context)
 
-    def _querysets(self, chosen: list[Any], filters: Filters) -> list[tuple[str, Any]]:
+    def _querysets(
+        self, request: HttpRequest, chosen: list[Any], filters: Filters
+    ) -> list[tuple[str, Any]]:
         user_id = None
         if filters.user:
             users = get_user_model()._default_manager
@@ -186,8 +206,26 @@ class ChangeLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             versions = options.historical_model._default_manager.select_related(
                 "history_user"
             )
+            versions = self._visible(request, model, options.pk_attname, versions)
             result.append((options.label, filters.apply(versions, user_id)))
         return result
+
+    def _visible(self, request: HttpRequest, model: Any, pk: str, versions: Any) -> Any:
+        """The versions of objects this site's admin of ``model`` shows the user.
+
+        As on the history pages: a live row its ``get_queryset()`` hides (a
+        per-owner admin, say) hides its history; deleted objects stay listed.
+        """
+        model_admin = self._model_admin(model)
+        if model_admin is None:
+            return versions
+        shown = model_admin.get_queryset(request)
+        if not shown.query.where:  # every row: nothing to hide
+            return versions
+        live = model._base_manager.filter(pk=models.OuterRef(pk))
+        return versions.filter(
+            models.Exists(shown.filter(pk=models.OuterRef(pk))) | ~models.Exists(live)
+        )
 
     def _row(self, record: Any) -> dict[str, Any]:
         options = record._history_options
@@ -204,10 +242,7 @@ class ChangeLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def _history_url(self, model: Any, pk: Any) -> str | None:
         """The object's history page, when this site shows the model's history."""
-        try:
-            model_admin = self.admin_site.get_model_admin(model)
-        except AdminNotRegistered:
-            return None
+        model_admin = self._model_admin(model)
         if not isinstance(model_admin, HistoryAdminMixin):
             return None
         opts = model._meta

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.admin.utils import display_for_field
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -70,7 +71,16 @@ def changed_field_names(options: TrackingOptions, record: Any) -> list[str]:
 
 def object_label(record: HistoricalRecordBase) -> str:
     """The ``__str__`` of the object as this version holds it."""
-    return str(record.instance)
+    return safe_str(record.instance)
+
+
+def safe_str(instance: models.Model) -> str:
+    """``str(instance)``, or its model and key when its ``__str__`` follows a foreign
+    key to an object deleted since (an old version often points at one)."""
+    try:
+        return str(instance)
+    except ObjectDoesNotExist:
+        return f"{instance._meta.verbose_name} {instance.pk}"
 
 
 def related_label(field: Any, value: Any, when: datetime, using: str) -> str:
@@ -79,7 +89,7 @@ def related_label(field: Any, value: Any, when: datetime, using: str) -> str:
     target = field.target_field
     if is_registered(related) and target.primary_key:
         try:
-            return str(object_as_of(get_options(related), using, value, when))
+            return safe_str(object_as_of(get_options(related), using, value, when))
         except related.DoesNotExist:
             pass  # not tracked yet at that time: the live object may still say
     live = (

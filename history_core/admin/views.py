@@ -7,7 +7,7 @@ and cursors are a 404, like unknown ones.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
@@ -52,11 +52,15 @@ def object_pk(model: type[models.Model], object_id: str) -> Any:
         raise Http404("No such object.") from error
 
 
+BIGINT_MAX = 2**63 - 1
+
+
 def version_id(raw: str | None) -> int | None:
     """A ``history_id`` from the URL or query string; 404 unless a positive integer."""
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 19:  # bigint
+    digits = raw.isascii() and raw.isdigit()  # isdigit() alone takes "²", "٣", ...
+    if not digits or len(raw) > 19 or int(raw) > BIGINT_MAX:
         raise Http404("No such version.")
     return int(raw)
 
@@ -66,13 +70,22 @@ def parse_cursor(raw: str | None) -> tuple[datetime, int] | None:
     if not raw:
         return None
     date, _, hid = raw.rpartition("~")
-    try:
-        when = datetime.fromisoformat(date)
-    except ValueError as error:
-        raise Http404("Malformed page cursor.") from error
-    if timezone.is_naive(when) or version_id(hid) is None:
+    when = aware_datetime(date)
+    if version_id(hid) is None:
         raise Http404("Malformed page cursor.")
     return when, int(hid)
+
+
+def aware_datetime(raw: str) -> datetime:
+    """An ISO date and time with its offset, that UTC can hold; 404 otherwise."""
+    try:
+        when = datetime.fromisoformat(raw)
+        if timezone.is_naive(when):
+            raise ValueError(raw)
+        when.astimezone(UTC)  # OverflowError for year 1 at +14:00, say
+    except (ValueError, OverflowError) as error:
+        raise Http404("Malformed page cursor.") from error
+    return when
 
 
 def cursor(record: HistoricalRecordBase) -> str:
@@ -390,7 +403,7 @@ def _confirm_revert(
     model_admin: ModelAdmin, request: HttpRequest, versions: Any, record: Any
 ) -> HttpResponse:
     expected = request.POST.get("expected_latest", "")
-    if not expected.isdigit():
+    if not (expected.isascii() and expected.isdigit()):
         return HttpResponseBadRequest("expected_latest must be a version id.")
     reason = request.POST.get("reason", "").strip() or None
     try:

@@ -42,6 +42,7 @@ class OwnNodesAdmin(HistoryAdmin):
 
 owner_site = admin.AdminSite(name="history_owner_admin")
 owner_site.register(Node, OwnNodesAdmin)
+owner_site.register(ChangeLog, ChangeLogAdmin)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

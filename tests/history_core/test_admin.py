@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from difflib import SequenceMatcher
 from typing import Any
 
 import pytest
@@ -238,6 +240,36 @@ def test_word_diff_escapes_and_marks_both_sides() -> None:
     assert new == "a <ins>&lt;i&gt;</ins> c<ins> d</ins>"
 
 
+def test_word_diff_of_long_texts_stays_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    work = [0]
+    find = SequenceMatcher.find_longest_match
+
+    def counted(self: Any, alo: int, ahi: int, blo: int, bhi: int) -> Any:
+        # What difflib's matching loop visits: each item, and its places in b.
+        work[0] += sum(len(self.b2j.get(x, ())) + 1 for x in self.a[alo:ahi])
+        assert work[0] < 2_000_000, "difflib on long texts is worse than quadratic"
+        return find(self, alo, ahi, blo, bhi)
+
+    monkeypatch.setattr(SequenceMatcher, "find_longest_match", counted)
+    lines = [f"line {i}: " + "the cat sat on a mat " * 2 for i in range(2000)]
+    edited = list(lines)
+    edited[10] = edited[10].replace("cat", "dog")
+    edited[-10] = edited[-10].replace("mat", "rug")
+    old, new = "\n".join(lines), "\n".join(edited)
+    assert len(old) > 100_000
+    started = time.perf_counter()
+    old_html, new_html = word_diff(old, new)
+    assert "<del>cat</del>" in old_html and "<ins>dog</ins>" in new_html
+    assert "<del>mat</del>" in old_html and "<ins>rug</ins>" in new_html
+    scattered = [f"changed {i}" if i % 2 else line for i, line in enumerate(lines)]
+    everywhere = word_diff(old, "\n".join(scattered))  # too many: shown whole
+    assert everywhere[0].startswith("line 0: the cat sat on a mat the cat sat on a mat")
+    assert "<ins>" in everywhere[1]
+    one_line = word_diff("a b " * 25_000, "b a " * 25_000)  # no line to lean on
+    assert one_line[0].startswith("<del>a b") and one_line[1].startswith("<ins>b a")
+    assert time.perf_counter() - started < 2
+
+
 # -- Revert and restore ---------------------------------------------------------------
 
 
@@ -311,6 +343,14 @@ def test_revert_without_the_expected_version_is_a_bad_request(
 ) -> None:
     url = f"{PRODUCT}/{laptop.pk}/history/{ids(laptop)[0]}/revert/"
     assert client_for(editor).post(url, {"reason": "x"}).status_code == 400
+
+
+def test_an_expected_version_int_refuses_is_a_bad_request(
+    laptop: Product, editor: Any
+) -> None:
+    url = f"{PRODUCT}/{laptop.pk}/history/{ids(laptop)[0]}/revert/"
+    response = client_for(editor).post(url, {"expected_latest": "\u00b2"})
+    assert response.status_code == 400
 
 
 def test_deleted_objects_are_listed_and_restored_with_their_key(
@@ -441,6 +481,13 @@ def test_anonymous_visitors_are_sent_to_the_login_page(laptop: Product) -> None:
         "{pk}/history/?after=2030-01-01T00:00:00~x",
         "{pk}/history/?before=2030-01-01T00:00:00~1",
         "recover/?after=nope",
+        # Review: digits int() refuses, ids past bigint, dates UTC can't hold.
+        "{pk}/history/\u00b2/revert/",
+        "{pk}/history/compare/?to=\u00b2",
+        "{pk}/history/compare/?from=9999999999999999999",
+        "{pk}/history/?after=2030-01-01T00:00:00%2B00:00~\u00b2",
+        "{pk}/history/?after=0001-01-01T00:00:00%2B14:00~1",
+        "{pk}/history/?before=9999-12-31T23:59:59-14:00~1",
     ],
 )
 def test_bad_input_is_not_found(laptop: Product, editor: Any, path: str) -> None:
@@ -515,7 +562,18 @@ def test_change_log_pages_forward_with_a_cursor(
 
 
 @pytest.mark.parametrize(
-    "query", ["kind=x", "since=yesterday", "after=bad", "after=2030-01-01~a~b"]
+    "query",
+    [
+        "kind=x",
+        "since=yesterday",
+        "after=bad",
+        "after=2030-01-01~a~b",
+        "until=9999-12-31",  # no day after it
+        "after=2030-01-01T00:00:00%2B00:00~catalog.Product~%C2%B2",
+        "after=0001-01-01T00:00:00%2B14:00~catalog.Product~1",
+        "user=a%00",
+        "q=a%00",
+    ],
 )
 def test_change_log_bad_input_is_not_found(editor: Any, query: str) -> None:
     assert client_for(editor).get(f"{CHANGE_LOG}?{query}").status_code == 404
@@ -706,3 +764,50 @@ def test_demo_users_can_use_the_admin(db: Any) -> None:
     assert editor.has_perm("catalog.add_category")
     since = timezone.now() - timedelta(days=1)
     assert Product.history.filter(history_date__gte=since).exists()
+
+
+@pytest.mark.urls("tests.history_core.admin_site")
+def test_change_log_hides_rows_the_admin_queryset_hides(node_reader: Any) -> None:
+    Node.objects.create(label="nodes: mine")
+    Node.objects.create(label="someone else's")
+    gone = Node.objects.create(label="someone else's, deleted")
+    gone.delete()
+    response = client_for(node_reader).get("/owner-admin/history_core/changelog/")
+    shown = {r["object"] for r in response.context["rows"]}
+    assert shown == {"nodes: mine", "someone else's, deleted"}
+
+
+def test_change_log_follows_an_overridden_history_permission(
+    laptop: Product, auditor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        ProductAdmin,
+        "has_history_permission",
+        lambda self, request: request.user.is_superuser,
+    )
+    client = client_for(auditor)
+    assert client.get(f"{PRODUCT}/{laptop.pk}/history/").status_code == 403
+    rows = client.get(CHANGE_LOG).context["rows"]
+    assert rows and {r["model"] for r in rows} == {"category"}
+
+
+def test_a_label_that_follows_a_deleted_foreign_key_is_the_key(
+    laptop: Product, editor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def label(product: Product) -> str:
+        return f"{product.category.name}: {product.name}" if product.category_id else ""
+
+    monkeypatch.setattr(Product, "__str__", label)
+    pk = laptop.pk
+    laptop.delete()
+    Category.objects.all().delete()  # the old versions point at it
+    client = client_for(editor)
+    for url in (
+        CHANGE_LOG,
+        f"{PRODUCT}/recover/",
+        f"{PRODUCT}/{pk}/history/",
+        f"{PRODUCT}/{pk}/history/compare/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert f"product {pk}" in text(response), url
