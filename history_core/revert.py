@@ -141,12 +141,10 @@ def _revert_once(
     restoring = False
     try:
         with transaction.atomic(using=using):
-            live = (
-                model._base_manager.db_manager(using)
-                .select_for_update()
-                .filter(pk=record.object_id)
-                .first()
-            )
+            rows = model._base_manager.db_manager(using)
+            if not dry_run:  # a preview (a GET in the admin) takes no row lock
+                rows = rows.select_for_update()
+            live = rows.filter(pk=record.object_id).first()
             latest = record._siblings().order_by("-history_date", "-history_id").first()
             expected = _expected_id(expected_latest)
             if expected is not None and (

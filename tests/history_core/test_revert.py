@@ -148,6 +148,22 @@ def test_dry_run_reports_changes_and_writes_nothing(make_product: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_only_a_real_revert_locks_the_row(make_product: Any, queries: Any) -> None:
+    from django.db import connection
+
+    product = make_product(name="Old")
+    first = product.history.latest()
+    product.name = "New"
+    product.save()
+    with queries() as dry:
+        first.revert(dry_run=True)  # a preview: no lock, so it never waits
+    with queries() as real:
+        first.revert()
+    assert not any("FOR UPDATE" in q["sql"] for q in dry.captured_queries)
+    locked = any("FOR UPDATE" in q["sql"] for q in real.captured_queries)
+    assert locked == connection.features.has_select_for_update
+
+
 def test_revert_of_an_unknown_field_is_refused(make_product: Any) -> None:
     product = _product_with_prices(make_product, "10.00", "20.00")
     with pytest.raises(RevertError, match="no tracked field named colour"):
