@@ -116,8 +116,17 @@ def insert_live(system: System, count: int) -> None:
     _insert(system.model._meta.db_table, _item_columns(), _series(1, count, 1), "")
 
 
-def build(system: System, shape: Shape, live_rows: int | None = None) -> None:
-    """Empty ``system``'s tables and fill them with ``shape``."""
+def build(
+    system: System,
+    shape: Shape,
+    live_rows: int | None = None,
+    extra: dict[str, str] | None = None,
+) -> None:
+    """Empty ``system``'s tables and fill them with ``shape``.
+
+    ``extra`` adds (or overrides) columns of the ``objects x versions`` history rows:
+    SQL expressions of ``o`` (the object) and ``v`` (the version).
+    """
     reset_tables(*system.tables())
     insert_live(system, live_rows or shape.objects + shape.rare)
     if system.history_model is None:
@@ -130,7 +139,7 @@ def build(system: System, shape: Shape, live_rows: int | None = None) -> None:
         columns = _history_columns(system, old)
         _insert(table, columns, _series(shape.objects + 1, shape.rare, 1), "")
     ts = _timestamp(f"v * {shape.objects} + o")
-    columns = _history_columns(system, ts)
+    columns = {**_history_columns(system, ts), **(extra or {})}
     source = _series(1, shape.objects, shape.versions)
     _insert(table, columns, source, "ORDER BY v, o")
     vacuum_analyze(system.model, system.history_model)

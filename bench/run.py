@@ -4,7 +4,9 @@ Options:
     --db sqlite|postgres|both   databases to run on (default: both, one process each)
     --smoke                     tiny sizes, one repetition: checks the suite still runs
     --repeat N                  repetitions, systems interleaved (default 5)
-    --only W1,R2,...            run only these workloads
+    --only W1,R2,...            run only these workloads (A1-A5, the admin's change
+                                log, run only when named here, or ``A`` for all
+                                five, and in --smoke)
     --profile                   cProfile plain and history_core on --only's workloads
 
 Each database gets a fresh database of its own (SQLite: a file in the temporary
@@ -58,6 +60,7 @@ def _sizes(smoke: bool, vendor: str) -> dict[str, object]:
             "g1_page": 10,
             "g2_page": 20,
             "g_requests": 1,
+            "a_requests": 1,
         }
     r2_objects = 1000 if vendor == "postgresql" else 100  # SQLite: 100,100 rows
     return {
@@ -70,6 +73,7 @@ def _sizes(smoke: bool, vendor: str) -> dict[str, object]:
         "g1_page": 50,
         "g2_page": 100,
         "g_requests": 10,
+        "a_requests": 10,
     }
 
 
@@ -113,6 +117,7 @@ def _revision() -> str:
 def _bench(args: argparse.Namespace) -> None:
     from django.db import connection
 
+    from bench.adminbench import run_admin, wanted
     from bench.gqlbench import run_graphql
     from bench.harness import Results
     from bench.reads import run_reads
@@ -136,6 +141,8 @@ def _bench(args: argparse.Namespace) -> None:
     print(f"revision: {_revision()}", flush=True)
     run_writes(results, systems, sizes, repeat, only)
     run_reads(results, [s for s in systems if s.workloads is None], sizes, repeat, only)
+    tracked = next(s for s in systems if s.name == "history_core")
+    run_admin(results, tracked, sizes, repeat, wanted(only, args.smoke))
     run_graphql(results, sizes, repeat, only)
     print(f"\n### Results on {_describe(vendor)}\n")
     print(results.table())
