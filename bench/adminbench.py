@@ -1,4 +1,4 @@
-"""A1-A5: the admin's change log page (``ChangeLogAdmin``) over HTTP, on R2's data.
+"""A1-A6: the admin's change log page (``ChangeLogAdmin``) over HTTP, on R2's data.
 
 Opt-in: run with ``--only A1,...`` (or ``--only A``); ``--smoke`` runs them too, on
 the smoke's tiny data. The history of ``TrackedItem`` is built set-based as for R2
@@ -11,7 +11,8 @@ is rendered by Django's test client, logged in as a superuser:
 * A2: ``kind=+`` (created: each object's first version, all in the oldest part);
 * A3: ``user=<the user of every tenth object>``;
 * A4: ``q=audit`` (reason contains; 25 rows in the whole table);
-* A5: the page after 20 pages of ``after`` cursors, unfiltered.
+* A5: the page after 20 pages of ``after`` cursors, unfiltered;
+* A6: ``kind=-`` (deleted: 25 rows spread over the table; a partial index).
 
 Per request: median, p95 and SQL queries (the session and user lookups included).
 Then ``EXPLAIN (ANALYZE, BUFFERS)`` (SQLite: ``EXPLAIN QUERY PLAN``) of the
@@ -42,7 +43,7 @@ DEEP = 20  # A5: pages followed before the one timed
 AUDITS = 25  # A4: rows whose reason matches
 ROW = 'class="hc-date"'
 NEXT = re.compile(r'<a href="([^"]+)" rel="next">')
-WORKLOADS = ("A1", "A2", "A3", "A4", "A5")
+WORKLOADS = ("A1", "A2", "A3", "A4", "A5", "A6")
 
 
 def wanted(only: set[str] | None, smoke: bool) -> list[str]:
@@ -70,6 +71,11 @@ def _build(system: System, shape: Shape, editor_id: int) -> None:
         "history_change_reason": (
             f"CASE WHEN (v * {shape.objects} + o) % {stride} = 0 THEN 'price audit' "
             "WHEN v % 10 = 0 THEN 'nightly stock sync' END"
+        ),
+        # A6: as many deletions, spread over the table too.
+        "history_type": (
+            f"CASE WHEN v = 0 THEN '+' WHEN (v * {shape.objects} + o) % {stride} = "
+            f"{stride // 2} THEN '-' ELSE '~' END"
         ),
     }
     build(system, shape, max(shape.objects + shape.rare, shape.versions), extra)
@@ -118,6 +124,7 @@ def run_admin(
         "A2": f"{URL}?kind=%2B",
         "A3": f"{URL}?user={EDITOR}",
         "A4": f"{URL}?q=audit",
+        "A6": f"{URL}?kind=-",
     }
     if "A5" in workloads:
         urls["A5"] = _deep_url(client, DEEP)
@@ -125,7 +132,7 @@ def run_admin(
         page = _get(client, urls[workload])  # warm-up, and the rows it shows
         results.note(f"{workload}: GET {urls[workload]} shows {page.count(ROW)} rows")
     print(
-        f"A1-A5: change log pages over {shape.history_rows} history rows, "
+        f"A1-A6: change log pages over {shape.history_rows} history rows, "
         f"{sizes['a_requests']} requests each per repetition",
         flush=True,
     )
@@ -137,7 +144,11 @@ def run_admin(
                 sample = measure(partial(_get, client, url))
                 results.add(workload, system.name, 1, sample)
     table = system.history_model._meta.db_table
-    for workload, label in (("A1", "first page"), ("A4", "reason search q=audit")):
+    for workload, label in (
+        ("A1", "first page"),
+        ("A4", "reason search q=audit"),
+        ("A6", "deletions kind=-"),
+    ):
         if workload in workloads:
             _explain(results, client, urls[workload], table, label)
 

@@ -4,9 +4,9 @@ Options:
     --db sqlite|postgres|both   databases to run on (default: both, one process each)
     --smoke                     tiny sizes, one repetition: checks the suite still runs
     --repeat N                  repetitions, systems interleaved (default 5)
-    --only W1,R2,...            run only these workloads (A1-A5, the admin's change
+    --only W1,R2,...            run only these workloads (A1-A6, the admin's change
                                 log, run only when named here, or ``A`` for all
-                                five, and in --smoke)
+                                six, and in --smoke)
     --profile                   cProfile plain and history_core on --only's workloads
 
 Each database gets a fresh database of its own (SQLite: a file in the temporary

@@ -264,6 +264,14 @@ def build_historical_model(options: TrackingOptions) -> type[HistoricalRecordBas
                     fields=["history_date", "history_id"],
                     name=_index_name(table, "date"),
                 ),
+                # Deletions only (partial: creations and updates write no entry in
+                # it): "recover deleted" and the change log's filter on deletions
+                # find them without scanning every version.
+                models.Index(
+                    fields=["history_date", "history_id"],
+                    name=_index_name(table, "del"),
+                    condition=models.Q(history_type="-"),
+                ),
             ],
         },
     )
