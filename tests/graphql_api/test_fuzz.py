@@ -85,6 +85,10 @@ def fuzz_settings(examples: int) -> Callable[[Any], Any]:
 # -- the server's side of a failure ------------------------------------------------
 
 
+# Django 6.1 renamed savepoint() to savepoint_create() (the old name warns).
+_savepoint = getattr(transaction, "savepoint_create", transaction.savepoint)
+
+
 class _Tracebacks(logging.Handler):
     """Keeps what the server logged about errors it masked or turned into a 500."""
 
@@ -142,7 +146,7 @@ class Caller:
     ) -> Any:
         # Each request in its own savepoint, as if autocommitted: a database error
         # on PostgreSQL must not poison the test's transaction for later examples.
-        savepoint = transaction.savepoint()
+        savepoint = _savepoint()
         try:
             response = self.client.generic(  # the body as is, never re-encoded
                 "POST",
