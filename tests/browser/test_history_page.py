@@ -438,6 +438,20 @@ def test_a_renewed_csrf_cookie_does_not_block_the_revert(
     assert page.js_errors == []
 
 
+def test_a_session_that_expired_mid_revert_offers_to_sign_in_again(
+    open_as: Any, editor: Any, lamp: Product
+) -> None:
+    page = open_history(open_as, editor, lamp)
+    dialog = _open_revert(page, 1)
+    page.context.clear_cookies(name="sessionid")  # the session ends meanwhile
+    dialog.get_by_role("button", name="Confirm revert").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("Log in to revert.")
+    assert lamp.history.count() == 5
+    dialog.get_by_role("button", name="Sign in again").click()
+    expect(page.get_by_label("Username")).to_be_visible()
+    assert page.js_errors == []
+
+
 def test_a_failed_preview_keeps_the_confirmation_disabled(
     open_as: Any, editor: Any, lamp: Product
 ) -> None:

@@ -93,6 +93,14 @@ export function openRevert(ctx, target, restoring) {
               ctx.reload();
             },
           }),
+        error.code === "UNAUTHENTICATED" &&
+          h("button", {
+            type: "button",
+            class: "button",
+            text: "Sign in again",
+            // The page starts over: anonymous visitors get the sign-in form.
+            onClick: () => window.location.reload(),
+          }),
         previewFailed &&
           !conflict &&
           h("button", { type: "button", class: "button", text: "Preview again", onClick: preview })
