@@ -68,11 +68,18 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def open_as(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
-    """Return ``open_as(user, path, color_scheme="light")`` -> a Playwright page."""
+    """Return ``open_as(user, path, color_scheme="light")`` -> a Playwright page.
+
+    ``bypass_csp=True`` lets a test inject scripts (axe-core) into pages whose
+    Content-Security-Policy would refuse them; off by default.
+    """
     contexts: list[Any] = []
 
-    def open_page(user: Any, path: str, color_scheme: str = "light") -> Any:
+    def open_page(
+        user: Any, path: str, color_scheme: str = "light", *, bypass_csp: bool = False
+    ) -> Any:
         context = browser.new_context(
+            bypass_csp=bypass_csp,
             viewport={"width": 1280, "height": 900},
             color_scheme=color_scheme,
             timezone_id="Europe/Paris",

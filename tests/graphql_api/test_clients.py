@@ -7,17 +7,13 @@ Before versions had their own ids, both caches merged every version of a product
 into one entry: a timeline showed one version repeated, a diff the same version twice.
 
 Needs Node 20+ and npm (skipped without them); ``npm ci`` runs here, once per
-``package-lock.json`` (a stamp in ``node_modules`` remembers it).
+``package-lock.json`` (tests/npm.py; a stamp in ``node_modules`` remembers it).
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import io
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -28,57 +24,9 @@ from django.core.management import call_command
 from catalog.models import Product
 from graphql_api.schema import get_schema
 from graphql_api.types import global_id
+from tests.npm import CLIENTS, NODE, install, skip_reason
 
-CLIENTS = Path(__file__).resolve().parents[1] / "clients"
-NODE = shutil.which("node")
-NPM = shutil.which("npm")
 PAGE_SIZE = 2
-
-
-def _node_major() -> int:
-    if NODE is None:
-        return 0
-    done = subprocess.run(  # noqa: S603 - the node found on PATH, fixed argument
-        [NODE, "--version"], capture_output=True, text=True, timeout=30, check=False
-    )
-    try:
-        return int(done.stdout.strip().lstrip("v").split(".")[0])
-    except ValueError:
-        return 0
-
-
-def _skip_reason() -> str | None:
-    if NODE is None or NPM is None:
-        return "node and npm are needed for the Apollo/urql client test"
-    if _node_major() < 20:
-        return "Node 20+ is needed for the Apollo/urql client test"
-    return None
-
-
-def _install() -> None:
-    """``npm ci`` in tests/clients, unless node_modules matches the lock file."""
-    assert NPM is not None
-    lock = CLIENTS / "package-lock.json"
-    digest = hashlib.sha256(
-        lock.read_bytes() + (CLIENTS / "package.json").read_bytes()
-    ).hexdigest()
-    stamp = CLIENTS / "node_modules" / ".installed-lock-sha256"
-    with open(CLIENTS / ".install.lock", "w") as guard:  # parallel runs take turns
-        fcntl.flock(guard, fcntl.LOCK_EX)
-        if stamp.exists() and stamp.read_text() == digest:
-            return
-        done = subprocess.run(  # noqa: S603 - npm from PATH, fixed arguments
-            [NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=CLIENTS,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-            env={**os.environ, "npm_config_update_notifier": "false"},
-        )
-        if done.returncode != 0:
-            pytest.fail(f"npm ci failed in {CLIENTS}:\n{done.stdout}\n{done.stderr}")
-        stamp.write_text(digest)
 
 
 def _versions(product: Product) -> list[dict[str, str]]:
@@ -133,7 +81,7 @@ def _check(
     assert statuses == {200}, out["requests"]
 
 
-SKIP_REASON = _skip_reason()
+SKIP_REASON = skip_reason("the Apollo/urql client test")
 
 
 @pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "")
@@ -141,7 +89,7 @@ SKIP_REASON = _skip_reason()
 def test_apollo_and_urql_caches_keep_versions_apart(
     live_server: Any, tmp_path: Path
 ) -> None:
-    _install()
+    install()
     call_command("load_demo_history", stdout=io.StringIO())
     laptop = Product.objects.get(name="Laptop")
     headphones = Product.objects.get(name="Headphones")

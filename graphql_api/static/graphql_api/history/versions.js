@@ -100,7 +100,7 @@ export function changeNodes(state, field, before, after, older = null, newer = n
     "span",
     { class: "change-values" },
     h("del", {}, valueNode(state, field, before, older)),
-    h("span", { class: "arrow", "aria-label": "changed to", text: " → " }),
+    h("span", { class: "arrow", role: "img", "aria-label": "changed to", text: " → " }),
     h("ins", {}, valueNode(state, field, after, newer))
   );
 }
