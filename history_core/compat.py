@@ -43,6 +43,28 @@ def accepts_several_statements(cursor: Any) -> bool:
     return isinstance(raw, psycopg.ClientCursor)
 
 
+def transaction_status(connection: Any) -> str:
+    """The driver's view of the session: ``IDLE``, ``INTRANS``, ``INERROR``, ...
+
+    Read from psycopg 3's ``connection.info.transaction_status`` (psycopg2:
+    ``get_transaction_status()``) with no round trip.
+    """
+    raw = connection.connection
+    info = getattr(raw, "info", None)
+    status = getattr(info, "transaction_status", None)
+    if status is not None and hasattr(status, "name"):
+        return str(status.name)
+    import psycopg2.extensions as ext  # type: ignore[import-not-found]
+
+    names = {
+        ext.TRANSACTION_STATUS_IDLE: "IDLE",
+        ext.TRANSACTION_STATUS_ACTIVE: "ACTIVE",
+        ext.TRANSACTION_STATUS_INTRANS: "INTRANS",
+        ext.TRANSACTION_STATUS_INERROR: "INERROR",
+    }
+    return names.get(raw.get_transaction_status(), "UNKNOWN")
+
+
 def is_auto_created(model: Any) -> bool:
     """Whether ``model`` is a many-to-many table Django created (``Options.auto_created``)."""
     return bool(model._meta.auto_created)

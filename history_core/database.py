@@ -1,40 +1,43 @@
 """Who, why and how, carried to the triggers with each write statement.
 
 The triggers (:mod:`history_core.triggers`) read the context of the statement that
-fired them:
+fired them. Nothing here depends on the session: no context is ever set for longer
+than its own statement, so a connection pooler in transaction mode (PgBouncer, RDS
+Proxy) that hands the server connection to another client, or Django's own pool,
+cannot give one client's who and why to another's write.
 
-* PostgreSQL: a write statement sent while a context is active is prefixed, in the
-  same round trip, with ``SELECT set_config('history_core.context', <json>, true)``
-  and the message's ``statement_timestamp()``; the triggers use the context only
-  for statements of that same message, so it never leaks to later ones. Statements that cannot
-  take a prefix (``executemany``, SQL without parameters, server-side binding) get
-  the ``set_config`` as a separate statement just before.
+* PostgreSQL: a statement that may write, sent while a context is active, is
+  prefixed in the same message with ``SELECT set_config('history_core.context',
+  <json>, true)`` and the message's ``statement_timestamp()``. Both settings are
+  transaction-local, and the triggers accept the context only from statements of
+  that same message. A statement that cannot take a prefix (``executemany()``,
+  server-side binding with parameters) runs between a transaction-local
+  ``set_config`` and its reset, inside a transaction of its own when none is open.
+  Which statements may write is decided by their first keyword alone (see
+  :func:`_sends_context`): never by table names, so case, quoting, schemas,
+  comments, CTEs, ``MERGE`` and ``EXPLAIN ANALYZE`` make no difference.
 * SQLite: every connection gets the SQL functions ``history_core_context()``,
   ``history_core_record_noop()`` and ``history_core_pruning()``, which read the
-  Python context when the trigger runs (under SQLite's write lock).
+  Python context when the trigger runs (under SQLite's write lock), once per
+  statement.
 
-The JSON holds ``user`` (primary key), ``reason``, ``meta`` (``history_context``),
-``noop`` (the ``RECORD_NOOP_SAVES`` setting, when on) and, on SQLite or with the
-``CLOCK`` setting set to ``"python"``, ``now``.
+The JSON is built by :mod:`history_core.payload`, which makes every value
+storable (NUL, lone surrogates, NaN, huge numbers).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections
-from django.utils import timezone
+from django.db import connections, transaction
 
-from . import compat, triggers
+from . import compat, payload
 from .conf import get_setting
-from .context import current, instance_values
 from .triggers import CONTEXT_SETTING, PREFIX, PRUNE_SETTING, STATEMENT_SETTING
 
 _pruning: ContextVar[bool] = ContextVar("history_core_pruning", default=False)
@@ -43,130 +46,158 @@ _statement: ContextVar[list[Any] | None] = ContextVar(
     "history_core_statement", default=None
 )
 
-_SET_SESSION_CONTEXT = (
-    f"SELECT set_config('{CONTEXT_SETTING}', %s, false), "
-    f"set_config('{STATEMENT_SETTING}', %s, false)"
+_SET_PRUNE = f"SELECT set_config('{PRUNE_SETTING}', %s, true)"
+_SET_LOCAL = (
+    f"SELECT set_config('{CONTEXT_SETTING}', %s, true), "
+    f"set_config('{STATEMENT_SETTING}', %s, true)"
 )
 _PREFIX = (
-    f"SELECT set_config('{CONTEXT_SETTING}', %s, true), "
+    f"SELECT set_config('{CONTEXT_SETTING}', {{context}}, true), "
     f"set_config('{STATEMENT_SETTING}', statement_timestamp()::text, true)"
 )
-_WRITES = ("INSERT", "UPDATE", "DELETE", "WITH", "MERGE", "REPLACE")
+_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/|\()*", re.S)
+_KEYWORD = re.compile(r"[A-Za-z]+")
+# First keywords of statements that write no rows through triggers (reads,
+# transaction control, DDL, maintenance), some of which PostgreSQL refuses in a
+# message of several statements or in a transaction block.
+_SENT_AS_WRITTEN = frozenset(
+    [
+        "SELECT",
+        "VALUES",
+        "TABLE",
+        "SHOW",
+        "FETCH",
+        "MOVE",
+        "CLOSE",
+        "DECLARE",
+        "BEGIN",
+        "START",
+        "COMMIT",
+        "END",
+        "ROLLBACK",
+        "ABORT",
+        "SAVEPOINT",
+        "RELEASE",
+        "PREPARE",
+        "DEALLOCATE",
+        "SET",
+        "RESET",
+        "DISCARD",
+        "LISTEN",
+        "UNLISTEN",
+        "NOTIFY",
+        "LOAD",
+        "LOCK",
+        "VACUUM",
+        "ANALYZE",
+        "CHECKPOINT",
+        "CLUSTER",
+        "REINDEX",
+        "CREATE",
+        "ALTER",
+        "DROP",
+        "GRANT",
+        "REVOKE",
+        "COMMENT",
+        "SECURITY",
+    ]
+)
 
 
-def payload(connection: Any, *, with_now: bool) -> dict[str, Any]:
-    """Return the context of a write made now, as the triggers read it."""
-    ctx = current()
-    user, reason, meta = ctx.user, ctx.reason, ctx.meta
-    override = instance_values()
-    if override is not None:
-        user = override.get("user") or user
-        reason = override.get("reason") or reason
-        meta = {**meta, **override.get("meta", {})}
-    values: dict[str, Any] = {}
-    if user is not None and getattr(user, "pk", None) is not None:
-        values["user"] = _user_key(user, connection)
-    if reason is not None:
-        values["reason"] = str(reason)
-    if meta:
-        values["meta"] = meta
-    if get_setting("RECORD_NOOP_SAVES"):
-        values["noop"] = True
-    if with_now or get_setting("CLOCK") == "python":
-        values["now"] = timezone.now()
-    return values
+def _first_keyword(sql: str) -> str:
+    """The statement's first keyword, upper-case, after comments and parentheses."""
+    start = _LEADING.match(sql)
+    word = _KEYWORD.match(sql, start.end() if start else 0)
+    return word.group(0).upper() if word else ""
 
 
-def _user_key(user: Any, connection: Any) -> Any:
-    value = user._meta.pk.get_db_prep_value(user.pk, connection)
-    return value if isinstance(value, int) else str(value)
+def _sends_context(sql: str) -> bool:
+    """Whether a statement may write rows, so that its triggers need the context.
 
-
-def _encode(values: dict[str, Any], connection: Any) -> str:
-    if "now" in values:
-        now = values["now"]
-        values = {
-            **values,
-            "now": connection.ops.adapt_datetimefield_value(now)
-            if connection.vendor == "sqlite"
-            else now.isoformat(),
-        }
-    return json.dumps(values, cls=_Encoder, separators=(",", ":"))
-
-
-class _Encoder(DjangoJSONEncoder):
-    """Django's JSON encoder; what it cannot encode is stored as its ``str()``.
-
-    A context value is never a reason to refuse the host application's write.
+    Every statement does but those whose first keyword says they only read or
+    are utility commands; for writes the answer never depends on table names,
+    case, quoting, comments, CTEs or ``EXPLAIN ANALYZE``.
     """
-
-    def default(self, o: Any) -> Any:
-        try:
-            return super().default(o)
-        except TypeError:
-            return str(o)
+    return _first_keyword(sql) not in _SENT_AS_WRITTEN
 
 
-_LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
+def _literal(text: str) -> str:
+    """``text`` as a dollar-quoted SQL literal (independent of server settings)."""
+    tag = "hc"
+    while f"${tag}$" in text:
+        tag += "x"
+    return f"${tag}${text}${tag}$"
 
 
-def _is_write(sql: str) -> bool:
-    """Whether ``sql`` may write (its first keyword, after comments)."""
-    start = _LEADING_COMMENTS.match(sql)
-    head = sql[start.end() if start else 0 :][:7].upper()
-    return head.startswith(_WRITES)
-
-
-_tracked_tables: tuple[int, tuple[str, ...]] = (-1, ())
-
-
-def _touches_tracked_table(sql: str) -> bool:
-    """Whether ``sql`` names a table whose triggers read the context.
-
-    Writes to other tables are sent exactly as the application wrote them.
-    """
-    global _tracked_tables
-    from .registry import _registry, registry_version
-
-    version, tables = _tracked_tables
-    if version != registry_version():
-        names = {t for o in _registry.values() for t in triggers.tables_of(o)}
-        tables = tuple(sorted(names))
-        _tracked_tables = (registry_version(), tables)
-    return any(table in sql for table in tables)
+def _in_error(connection: Any) -> bool:
+    """Whether the transaction is aborted (every statement but ROLLBACK fails)."""
+    return compat.transaction_status(connection) == "INERROR"
 
 
 def _execute_postgresql(
     execute: Any, sql: str, params: Any, many: bool, context: dict[str, Any]
 ) -> Any:
     connection = context["connection"]
-    if not _touches_tracked_table(sql):
+    values = payload.build(connection, with_now=False)
+    if not values or _in_error(connection):
         return execute(sql, params, many, context)
-    values = payload(connection, with_now=False)
-    if not values:
-        return execute(sql, params, many, context)
-    encoded = _encode(values, connection)
+    encoded = payload.encode(values, connection)
     cursor = context["cursor"]
-    if (
-        many
-        or not isinstance(params, list | tuple)
-        or not compat.accepts_several_statements(cursor)
-    ):
-        # A separate round trip on a cursor of our own (the caller's cursor keeps
-        # its statement's results), session-wide (a transaction-local setting
-        # would end with its own transaction in autocommit), reset after.
-        with compat.raw_connection(connection).cursor() as own:
-            own.execute(_SET_SESSION_CONTEXT, [encoded, "*"])
-            try:
-                return execute(sql, params, many, context)
-            finally:
-                # In an aborted transaction this fails; the rollback undoes it.
+    if not many and (params is None or compat.accepts_several_statements(cursor)):
+        return _execute_with_prefix(execute, sql, params, encoded, context)
+    return _execute_in_transaction(execute, sql, params, many, encoded, context)
+
+
+def _execute_with_prefix(
+    execute: Any, sql: str, params: Any, encoded: str, context: dict[str, Any]
+) -> Any:
+    """Send the context in the statement's own message, transaction-local.
+
+    The triggers accept it only from statements of that message (the
+    ``statement_timestamp()`` it arrived at), and it ends with the transaction:
+    in autocommit a message of several statements is one implicit transaction.
+    """
+    prefix = _PREFIX.format(context=_literal(encoded))
+    if params is not None:  # the driver interpolates: a literal % is %%
+        prefix = prefix.replace("%", "%%")
+    result = execute(f"{prefix}; {sql}", params, False, context)
+    context["cursor"].cursor.nextset()  # the caller reads its own statement's
+    return result
+
+
+def _execute_in_transaction(
+    execute: Any,
+    sql: str,
+    params: Any,
+    many: bool,
+    encoded: str,
+    context: dict[str, Any],
+) -> Any:
+    """Set the context transaction-local just before the statement, clear it after.
+
+    For what cannot take a prefix (``executemany()``, server-side binding, named
+    cursors). Outside a transaction the three run in one of their own, so no
+    context ever outlives its statement on a server connection that a pooler
+    hands to another client: psycopg runs ``executemany()`` in autocommit as one
+    implicit transaction already, and a single statement is atomic either way.
+    """
+    connection = context["connection"]
+    raw = compat.raw_connection(connection)
+    own_transaction = compat.transaction_status(connection) == "IDLE"
+    with raw.cursor() as own:
+        if own_transaction:
+            own.execute("BEGIN")
+        try:
+            own.execute(_SET_LOCAL, [encoded, "*"])
+            result = execute(sql, params, many, context)
+            own.execute(_SET_LOCAL, ["", ""])
+        except BaseException:
+            if own_transaction:
                 with contextlib.suppress(Exception):
-                    own.execute(_SET_SESSION_CONTEXT, ["", ""])
-    # Same message: the triggers accept the context only for statements sent
-    # with it (statement_timestamp() is the time the message arrived).
-    result = execute(f"{_PREFIX}; {sql}", [encoded, *params], many, context)
-    cursor.cursor.nextset()  # the caller reads the results of its own statement
+                    own.execute("ROLLBACK")
+            raise
+        if own_transaction:
+            own.execute("COMMIT")
     return result
 
 
@@ -182,7 +213,7 @@ def execute_wrapper(
             return execute(sql, params, many, context)
         finally:
             _statement.set(None)
-    if not isinstance(sql, str) or not _is_write(sql):
+    if not isinstance(sql, str) or not _sends_context(sql):
         return execute(sql, params, many, context)
     return _execute_postgresql(execute, sql, params, many, context)
 
@@ -193,7 +224,7 @@ def _sqlite_context(alias: str) -> Any:
         if cached is not None:
             return str(cached[0])
         connection = connections[alias]
-        encoded = _encode(payload(connection, with_now=True), connection)
+        encoded = payload.encode(payload.build(connection, with_now=True), connection)
         _statement.set([encoded])  # the statement's later rows reuse it
         return encoded
 
@@ -222,20 +253,22 @@ def connect(sender: Any = None, connection: Any = None, **kwargs: Any) -> None:
 
 @contextmanager
 def pruning(using: str) -> Iterator[None]:
-    """Allow deleting history rows on ``using`` inside the block.
+    """Allow deleting history rows on ``using`` inside the block (``prune_history``).
 
-    Used by ``prune_history`` and by ``flush`` (which empties every table).
+    The block is a transaction (a savepoint inside one): on PostgreSQL the
+    permission is a transaction-local setting, cleared again at the end of the
+    block, so it never reaches another statement, client or pooled session.
     """
     connection = connections[using]
     token = _pruning.set(True)
     try:
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT set_config('{PRUNE_SETTING}', 'on', false)")
-        yield
+        with transaction.atomic(using=using):
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(_SET_PRUNE, ["on"])
+            yield
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(_SET_PRUNE, [""])
     finally:
         _pruning.reset(token)
-        usable = connection.connection is not None and not connection.needs_rollback
-        if connection.vendor == "postgresql" and usable:
-            with connection.cursor() as cursor:
-                cursor.execute(f"SELECT set_config('{PRUNE_SETTING}', '', false)")

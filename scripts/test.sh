@@ -18,11 +18,15 @@ DJANGO=${DJANGO:-}
 [ -z "$DJANGO" ] || VENV=${VENV}-dj$(echo "$DJANGO" | tr -dc '0-9' | cut -c1-4)
 PG_URL=${PG_URL:-postgres://root@127.0.0.1:5432/postgres}
 
-# The browser test needs Debian's chromium; install it when we can (root + apt).
-if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  echo "== installing Debian's chromium for the browser test"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-    || echo "WARNING: chromium could not be installed; the browser test will be skipped"
+# Debian packages the tests use, installed when we can (root + apt): chromium for
+# the browser tests, pgbouncer for the connection-pooler tests.
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || missing="$missing pgbouncer"
+if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "== installing Debian's$missing for the tests"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null) \
+    || echo "WARNING:$missing could not be installed; the tests that need them will be skipped"
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

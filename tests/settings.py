@@ -18,3 +18,27 @@ if "sqlite" not in DATABASES["replica"]["ENGINE"]:
     _test_name = DATABASES["default"]["TEST"].get("NAME")
     _test_name = _test_name or f"test_{DATABASES['default']['NAME']}"
     DATABASES["replica"]["TEST"]["NAME"] = f"{_test_name}_replica"
+
+# PostgreSQL behind poolers (history_core/test_poolers.py): the same test database
+# through PgBouncer in transaction mode (started by the test on POOLER_PORT), with
+# server-side binding, and through Django's own connection pool.
+if "postgresql" in DATABASES["default"]["ENGINE"]:
+    from tests.services import free_port
+
+    POOLER_PORT = int(os.environ.get("PGBOUNCER_PORT") or free_port())
+    _mirror = {"MIRROR": "default"}
+    _direct = {**DATABASES["default"], "TEST": _mirror, "CONN_MAX_AGE": 0}
+    _bouncer = {
+        **_direct,
+        "HOST": "127.0.0.1",
+        "PORT": str(POOLER_PORT),
+        "DISABLE_SERVER_SIDE_CURSORS": True,  # Django's advice for transaction mode
+    }
+    _ssb = {"server_side_binding": True}
+    DATABASES["pgbouncer"] = _bouncer
+    DATABASES["pgbouncer_ssb"] = {**_bouncer, "OPTIONS": _ssb}
+    DATABASES["direct_ssb"] = {**_direct, "OPTIONS": _ssb}
+    DATABASES["django_pool"] = {
+        **_direct,
+        "OPTIONS": {"pool": {"min_size": 1, "max_size": 2}},
+    }
