@@ -10,12 +10,14 @@ JSON functions can all hold it, and replaced where they cannot:
 * ``NaN``, ``Infinity`` and ``-Infinity`` become the strings ``"NaN"``,
   ``"Infinity"`` and ``"-Infinity"``;
 * integers outside the 64-bit range become their decimal strings (SQLite would
-  otherwise round them to floating point);
+  otherwise round them to floating point; past Python's ``int_max_str_digits``,
+  hexadecimal);
 * keys that are not strings become strings: ``1`` → ``"1"``, ``True`` →
   ``"true"``, ``None`` → ``"null"`` (as :func:`json.dumps` does), anything else
   its ``str()``; where two keys become equal, the later one wins;
-* tuples and sets become lists (sets sorted where their items can be); dates, decimals, UUIDs and lazy strings are encoded as Django's
-  ``DjangoJSONEncoder`` does; any other object becomes its ``str()``;
+* tuples and sets become lists (sets sorted where their items can be); dates,
+  decimals, UUIDs and lazy strings are encoded as Django's ``DjangoJSONEncoder``
+  does; any other object becomes its ``str()``;
 * a string longer than :data:`MAX_STRING` characters is cut there and ends with
   ``"…"``; containers nested deeper than :data:`MAX_DEPTH` and containers that
   contain themselves become the string ``"…"``.

@@ -1,6 +1,7 @@
 """Settings for the test suite: the project settings plus the test app."""
 
 import os
+from typing import Any
 
 from config.settings import *  # noqa: F403
 from config.settings import DATABASES, INSTALLED_APPS
@@ -27,18 +28,23 @@ if "postgresql" in DATABASES["default"]["ENGINE"]:
 
     POOLER_PORT = int(os.environ.get("PGBOUNCER_PORT") or free_port())
     _mirror = {"MIRROR": "default"}
-    _direct = {**DATABASES["default"], "TEST": _mirror, "CONN_MAX_AGE": 0}
-    _bouncer = {
+    _direct: dict[str, Any] = {
+        **DATABASES["default"],
+        "TEST": _mirror,
+        "CONN_MAX_AGE": 0,
+    }
+    _bouncer: dict[str, Any] = {
         **_direct,
         "HOST": "127.0.0.1",
         "PORT": str(POOLER_PORT),
         "DISABLE_SERVER_SIDE_CURSORS": True,  # Django's advice for transaction mode
     }
     _ssb = {"server_side_binding": True}
-    DATABASES["pgbouncer"] = _bouncer
-    DATABASES["pgbouncer_ssb"] = {**_bouncer, "OPTIONS": _ssb}
-    DATABASES["direct_ssb"] = {**_direct, "OPTIONS": _ssb}
-    DATABASES["django_pool"] = {
+    _databases: dict[str, Any] = DATABASES
+    _databases["pgbouncer"] = _bouncer
+    _databases["pgbouncer_ssb"] = {**_bouncer, "OPTIONS": _ssb}
+    _databases["direct_ssb"] = {**_direct, "OPTIONS": _ssb}
+    _databases["django_pool"] = {
         **_direct,
         "OPTIONS": {"pool": {"min_size": 1, "max_size": 2}},
     }

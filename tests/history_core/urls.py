@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import path, re_path
 
 from catalog.models import Product
 
@@ -28,4 +28,7 @@ async def rename_async(request: HttpRequest, pk: int) -> HttpResponse:
 urlpatterns = [
     path("rename/<int:pk>/", rename),
     path("rename-async/<int:pk>/", rename_async),
+    # Any path at all after the id: what the middleware records must never break
+    # the request's writes.
+    re_path(r"^rename-any/(?P<pk>[0-9]+)/", rename),
 ]
