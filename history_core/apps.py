@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -54,23 +53,21 @@ def _triggers_back_on_error(using: str | None) -> Iterator[None]:
 
 def _record_command_names() -> None:
     """Make every management command's changes record the command's name."""
-    from django.core.management.base import BaseCommand
-
+    from . import compat
     from .context import context
 
-    original = BaseCommand.execute
-    if getattr(original, "_history_core", False):
-        return
+    def make_wrapper(original: Any) -> Any:
+        def execute(command: Any, *args: Any, **options: Any) -> Any:
+            name = type(command).__module__.rsplit(".", 1)[-1]
+            with context(command=name), ExitStack() as stack:
+                if name == "flush":  # emptying every table includes history tables
+                    stack.enter_context(_without_triggers(options.get("database")))
+                if name == "migrate":  # a failed migration sends no post_migrate
+                    stack.enter_context(
+                        _triggers_back_on_error(options.get("database"))
+                    )
+                return original(command, *args, **options)
 
-    @functools.wraps(original)
-    def execute(self: BaseCommand, *args: Any, **options: Any) -> Any:
-        name = type(self).__module__.rsplit(".", 1)[-1]
-        with context(command=name), ExitStack() as stack:
-            if name == "flush":  # emptying every table includes history tables
-                stack.enter_context(_without_triggers(options.get("database")))
-            if name == "migrate":  # a failed migration sends no post_migrate
-                stack.enter_context(_triggers_back_on_error(options.get("database")))
-            return original(self, *args, **options)
+        return execute
 
-    execute._history_core = True  # type: ignore[attr-defined]
-    BaseCommand.execute = execute  # type: ignore[method-assign]
+    compat.wrap_command_execute(make_wrapper)

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import connections, models
 from django.utils import timezone
 
+from . import compat
 from .conf import get_setting
 from .context import current as current_context
 from .options import TrackingOptions
@@ -70,7 +71,7 @@ def insert_records(options: TrackingOptions, records: list[Any], using: str) -> 
             for f in options.historical_model._meta.concrete_fields
             if not f.primary_key
         ]
-        manager._insert(records, fields=fields, using=using)
+        compat.insert_rows(manager, records, fields, using)
         return
     manager.bulk_create(records, batch_size=get_setting("BULK_BATCH_SIZE"))
 
@@ -204,11 +205,8 @@ def from_db_row(
     """Convert a raw database row into Python values of ``fields`` (as the ORM does)."""
     converted = []
     for field, value in zip(fields, row, strict=True):
-        col = field.get_col(field.model._meta.db_table)
-        for converter in [
-            *connection.ops.get_db_converters(col),
-            *field.get_db_converters(connection),
-        ]:
+        col, converters = compat.db_converters(connection, field)
+        for converter in converters:
             value = converter(value, col, connection)
         converted.append(value)
     return converted

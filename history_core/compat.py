@@ -6,6 +6,7 @@ that fails by name when a Django or psycopg release changes it.
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
@@ -63,6 +64,69 @@ def transaction_status(connection: Any) -> str:
         ext.TRANSACTION_STATUS_INERROR: "INERROR",
     }
     return names.get(raw.get_transaction_status(), "UNKNOWN")
+
+
+def wrap_command_execute(make_wrapper: Any) -> None:
+    """Run every management command inside ``make_wrapper(original_execute)``.
+
+    Django has no hook around a command's ``execute()``; we replace
+    ``BaseCommand.execute`` once per process with the wrapper, which must call
+    the original with the same arguments. Idempotent.
+    """
+    from django.core.management.base import BaseCommand
+
+    original = BaseCommand.execute
+    if getattr(original, "_history_core", False):
+        return
+    wrapper: Any = functools.wraps(original)(make_wrapper(original))
+    wrapper._history_core = True
+    BaseCommand.execute = wrapper  # type: ignore[method-assign]
+
+
+class KeepOnClone:
+    """Queryset mixin: the attributes named in ``keep_on_clone`` survive chaining.
+
+    Every queryset method returns ``self._clone()`` (private); the override
+    copies our attributes to the clone.
+    """
+
+    keep_on_clone: tuple[str, ...] = ()
+
+    def _clone(self) -> Any:
+        clone = super()._clone()  # type: ignore[misc]
+        for name in self.keep_on_clone:
+            setattr(clone, name, getattr(self, name))
+        return clone
+
+
+def iterate_with(queryset: Any, iterable_class: type) -> Any:
+    """Make ``queryset`` yield through ``iterable_class`` (``QuerySet._iterable_class``)."""
+    queryset._iterable_class = iterable_class
+    return queryset
+
+
+def filters_rows(queryset: Any) -> bool:
+    """Whether ``queryset`` has a WHERE clause at all (``QuerySet.query.where``)."""
+    return bool(queryset.query.where)
+
+
+def insert_rows(manager: Any, objs: list[Any], fields: list[Any], using: str) -> None:
+    """One ``INSERT`` of ``objs``'s ``fields``, no RETURNING (``Manager._insert``)."""
+    manager._insert(objs, fields=fields, using=using)
+
+
+def db_converters(connection: Any, field: Any) -> tuple[Any, list[Any]]:
+    """``(column, converters)`` the ORM applies to values of ``field`` read raw.
+
+    ``Field.get_col()``, ``ops.get_db_converters()`` and
+    ``Field.get_db_converters()`` are what the SQL compiler calls; none is
+    documented.
+    """
+    col = field.get_col(field.model._meta.db_table)
+    return col, [
+        *connection.ops.get_db_converters(col),
+        *field.get_db_converters(connection),
+    ]
 
 
 def is_auto_created(model: Any) -> bool:

@@ -21,6 +21,7 @@ from django.db.models.functions import RowNumber
 from django.db.models.query import ValuesListIterable
 from django.utils import timezone
 
+from . import compat
 from .capture import from_db_row
 from .exceptions import ImmutableHistoryError, NaiveTimestampError
 
@@ -111,15 +112,11 @@ class InstanceIterable(ValuesListIterable):
             yield options.build_instance(row, queryset.db)
 
 
-class HistoryQuerySet(models.QuerySet[Any]):
+class HistoryQuerySet(compat.KeepOnClone, models.QuerySet[Any]):
     """A queryset of historical records with time-travel helpers."""
 
     _object_pk: Any = None
-
-    def _clone(self) -> Any:
-        clone = super()._clone()  # type: ignore[misc]
-        clone._object_pk = self._object_pk
-        return clone
+    keep_on_clone = ("_object_pk",)
 
     def _options(self) -> Any:
         return self.model._history_options
@@ -238,8 +235,7 @@ class HistoryQuerySet(models.QuerySet[Any]):
     def as_instances(self) -> HistoryQuerySet:
         """Iterate over tracked-model instances (as they were) instead of records."""
         clone: Any = self.values_list(*self._options().attnames)
-        clone._iterable_class = InstanceIterable
-        return clone  # type: ignore[no-any-return]
+        return compat.iterate_with(clone, InstanceIterable)  # type: ignore[no-any-return]
 
 
 class HistoryManager(models.Manager.from_queryset(HistoryQuerySet)):  # type: ignore[misc]
@@ -287,5 +283,5 @@ class HistoryDescriptor:
                     "(its primary key is None)."
                 )
             manager.object_pk = pk
-            manager._db = instance._state.db
+            return manager.db_manager(instance._state.db)
         return manager

@@ -192,8 +192,11 @@ def _revert_once(
 
 def _recreated(model: Any, record: Any, using: str) -> bool:
     """Whether a restore lost a race: the object exists again (made by another)."""
-    connection = transaction.get_connection(using)
-    if connection.needs_rollback:  # inside the caller's broken transaction: unknown
+    try:
+        broken = transaction.get_rollback(using)
+    except transaction.TransactionManagementError:  # not in a transaction
+        broken = False
+    if broken:  # inside the caller's broken transaction: unknown
         return False
     return bool(
         model._base_manager.db_manager(using).filter(pk=record.object_id).exists()

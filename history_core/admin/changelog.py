@@ -25,6 +25,7 @@ from django.urls import NoReverseMatch, URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from .. import compat
 from ..models import HISTORY_TYPES
 from ..pages import FeedKey, Window, feed
 from ..registry import get_options, get_registered_models
@@ -220,7 +221,7 @@ class ChangeLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if model_admin is None:
             return versions
         shown = model_admin.get_queryset(request)
-        if not shown.query.where:  # every row: nothing to hide
+        if not compat.filters_rows(shown):  # every row: nothing to hide
             return versions
         live = model._base_manager.filter(pk=models.OuterRef(pk))
         return versions.filter(

@@ -6,6 +6,7 @@ which, before any behaviour test does.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -93,3 +94,65 @@ def test_contract_composite_primary_keys_are_recognised() -> None:
         with pytest.raises(ImproperlyConfigured, match="composite primary key"):
             register(Pair, app="testapp")
     assert not compat.has_composite_pk(Product)
+
+
+def test_contract_base_command_execute_is_wrapped_once_with_its_signature() -> None:
+    import inspect
+
+    from django.core.management.base import BaseCommand
+
+    execute: Any = BaseCommand.execute
+    assert execute._history_core is True
+    original = inspect.signature(execute.__wrapped__)
+    assert list(original.parameters) == ["self", "args", "options"]
+    compat.wrap_command_execute(lambda original: original)  # idempotent
+    assert BaseCommand.execute is execute
+
+
+@pytest.mark.django_db
+def test_contract_queryset_clone_is_what_chaining_calls(make_product: Any) -> None:
+    product = make_product()
+    assert callable(models.QuerySet._clone)
+    chained: Any = product.history.filter(history_type="+").order_by("history_id")
+    assert chained._object_pk == product.pk
+    assert chained.as_of is not None
+
+
+@pytest.mark.django_db
+def test_contract_queryset_iterable_class_decides_what_iteration_yields(
+    make_product: Any,
+) -> None:
+    product = make_product()
+    assert models.QuerySet(Product)._iterable_class is models.query.ModelIterable
+
+    class Names(models.query.ValuesListIterable):
+        def __iter__(self) -> Any:
+            for row in super().__iter__():
+                yield f"<{row[0]}>"
+
+    names = compat.iterate_with(Product.objects.values_list("name"), Names)
+    assert list(names) == [f"<{product.name}>"]
+
+
+def test_contract_query_where_is_empty_without_filters() -> None:
+    assert not compat.filters_rows(Product.objects.all())
+    assert compat.filters_rows(Product.objects.filter(pk=1))
+
+
+@pytest.mark.django_db
+def test_contract_manager_insert_writes_the_given_fields() -> None:
+    fields = [f for f in Product._meta.concrete_fields if not f.primary_key]
+    compat.insert_rows(
+        Product._base_manager, [Product(name="raw", price=1)], fields, "default"
+    )
+    assert Product.objects.get().name == "raw"
+
+
+def test_contract_field_db_converters_are_what_the_compiler_applies() -> None:
+    field = Product._meta.get_field("price")
+    col, converters = compat.db_converters(connection, field)
+    assert col.target is field
+    value: Any = 12.5 if connection.vendor == "sqlite" else Decimal("12.50")
+    for converter in converters:
+        value = converter(value, col, connection)
+    assert str(value) == "12.50"
