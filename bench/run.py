@@ -53,6 +53,8 @@ def _sizes(smoke: bool, vendor: str) -> dict[str, object]:
         return {
             "single": 20,
             "bulk": 100,
+            "large": 200,
+            "cascade": 200,
             "r3": Shape(100, 3),
             "r4_loops": 200,
             "r2": Shape(20, 50, 5),
@@ -66,6 +68,8 @@ def _sizes(smoke: bool, vendor: str) -> dict[str, object]:
     return {
         "single": 2000,
         "bulk": 10000,
+        "large": 100000,
+        "cascade": 50000,
         "r3": Shape(10000, 10),
         "r4_loops": 20000,
         "r2": Shape(r2_objects, 1000, 100),

@@ -17,7 +17,14 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from bench.benchapp.models import PlainItem, TrackedItem
+from bench.benchapp.models import (
+    PlainGroup,
+    PlainItem,
+    PlainMember,
+    TrackedGroup,
+    TrackedItem,
+    TrackedMember,
+)
 
 FIELDS = ("name", "price", "description", "qty")
 
@@ -30,6 +37,8 @@ class System:
     model: Any
     history_model: Any = None
     workloads: frozenset[str] | None = None  # None: every workload
+    # W8: a parent model whose deletion cascades to the member model.
+    cascade: tuple[Any, Any] | None = None
 
     def tables(self) -> list[Any]:
         models = [self.model]
@@ -52,6 +61,10 @@ class System:
     # W5: the system's update of every row.
     def update_all(self) -> Any:
         return self.model.objects.update(qty=F("qty") + 1)
+
+    # W8: delete one group, cascading to its members.
+    def delete_group(self, group: Any) -> Any:
+        return group.delete()
 
     # Read paths (R1-R4).
     def timeline(self, pk: int) -> list[Any]:
@@ -96,25 +109,38 @@ class Plain(System):
 
 
 class InsertFloor(System):
-    """W5 only: plain ``update()``, then a bare ``INSERT ... SELECT`` of one history
-    row per updated row into history_core's history table (same indexes), with no
-    trigger, no context and no change detection. No design that keeps a row per
-    version in an indexed table can update for less: this is W5's floor.
+    """W5, W7 and W8: plain Django's statement, plus a bare ``INSERT ... SELECT`` of
+    one history row per written row into history_core's history table (same
+    indexes), with no trigger, no context and no change detection. No design that
+    keeps a row per version in an indexed table can write for less: the floor.
     """
 
     def update_all(self) -> Any:
         count = self.model.objects.update(qty=F("qty") + 1)
-        qn = connection.ops.quote_name
-        columns = ", ".join(qn(c) for c in ("id", *FIELDS))
-        meta = "history_date, history_type, history_context, history_changed_fields"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {qn(self.history_model._meta.db_table)} "
-                f"({columns}, {meta}) SELECT {columns}, %s, '~', '{{}}', '[\"qty\"]' "
-                f"FROM {qn(self.model._meta.db_table)}",
-                [timezone.now()],
-            )
+        _copy_rows(self.model, self.history_model, ("id", *FIELDS), "~", '["qty"]')
         return count
+
+    def delete_group(self, group: Any) -> Any:
+        """W8's floor: the ``-`` versions of the members copied, then the delete."""
+        member = self.cascade[1] if self.cascade else None
+        history = TrackedMember.history.model
+        _copy_rows(member, history, ("id", "group_id", "name", "qty"), "-", "[]")
+        return group.delete()
+
+
+def _copy_rows(
+    model: Any, history: Any, columns: tuple[str, ...], kind: str, changed: str
+) -> None:
+    """One bare ``INSERT ... SELECT`` of every row of ``model`` into ``history``."""
+    qn = connection.ops.quote_name
+    listed = ", ".join(qn(c) for c in columns)
+    meta = "history_date, history_type, history_context, history_changed_fields"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(history._meta.db_table)} ({listed}, {meta}) "
+            f"SELECT {listed}, %s, %s, '{{}}', %s FROM {qn(model._meta.db_table)}",
+            [timezone.now(), kind, changed],
+        )
 
 
 class SimpleHistory(System):
@@ -171,15 +197,21 @@ class PGHistory(System):
 def available_systems() -> list[System]:
     """Plain and history_core always; the peers when installed and usable here."""
     systems: list[System] = [
-        Plain("plain", PlainItem),
-        System("history_core", TrackedItem, TrackedItem.history.model),
+        Plain("plain", PlainItem, cascade=(PlainGroup, PlainMember)),
+        System(
+            "history_core",
+            TrackedItem,
+            TrackedItem.history.model,
+            cascade=(TrackedGroup, TrackedMember),
+        ),
+        InsertFloor(
+            "insert floor",
+            PlainItem,
+            TrackedItem.history.model,
+            frozenset({"W5", "W7", "W8"}),
+            cascade=(PlainGroup, PlainMember),
+        ),
     ]
-    if connection.vendor == "postgresql":
-        systems.append(
-            InsertFloor(
-                "insert floor", PlainItem, TrackedItem.history.model, frozenset({"W5"})
-            )
-        )
     if settings.HAS_SIMPLE_HISTORY:
         model = apps.get_model("shapp", "SHItem")
         systems.append(SimpleHistory("simple-history", model, model.history.model))

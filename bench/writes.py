@@ -1,4 +1,4 @@
-"""Write workloads W1-W6: every system starts from empty tables for each run."""
+"""Write workloads W1-W8: every system starts from empty tables for each run."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 from django.db import transaction
 
+from bench.benchapp.models import TrackedMember
 from bench.harness import Results, measure, reset_tables, rotated
-from bench.systems import System
+from bench.systems import InsertFloor, System
 
 
 def new_item(model: Any, i: int) -> Any:
@@ -87,6 +88,17 @@ def _w6(system: System, n: int) -> Callable[[], Any]:
     return lambda: system.bulk_update(objs, ["qty"])
 
 
+def _w8(system: System, n: int) -> Callable[[], Any]:
+    assert system.cascade is not None
+    group_model, member_model = system.cascade
+    group = group_model.objects.create(name="group")
+    member_model.objects.bulk_create(
+        [member_model(group=group, name=f"member {i}", qty=i) for i in range(n)],
+        batch_size=5000,
+    )
+    return lambda: system.delete_group(group)
+
+
 @dataclass(frozen=True)
 class WriteWorkload:
     """A write workload: its name, size key, and a ``prepare -> run`` factory."""
@@ -104,7 +116,32 @@ WRITES = [
     WriteWorkload("W4", "bulk_create", "bulk", _w4),
     WriteWorkload("W5", "QuerySet.update()", "bulk", _w5),
     WriteWorkload("W6", "bulk_update of loaded objects", "bulk", _w6),
+    WriteWorkload("W7", "QuerySet.update() of many rows", "large", _w5),
+    WriteWorkload("W8", "delete() cascading to many rows", "cascade", _w8),
 ]
+# W8 needs models of its own: systems without them (the peers) skip it.
+NEEDS_CASCADE = {"W8"}
+
+
+def _cascade_tables(system: System) -> list[Any]:
+    if system.cascade is None:
+        return []
+    tables = list(system.cascade)
+    tables += [m.history.model for m in system.cascade if hasattr(m, "history")]
+    if isinstance(system, InsertFloor):
+        tables.append(TrackedMember.history.model)
+    return tables
+
+
+def _history_rows(system: System, workload: str) -> int:
+    if workload not in NEEDS_CASCADE:
+        return system.history_count()
+    tables = _cascade_tables(system)
+    return sum(
+        int(t._base_manager.count())
+        for t in tables
+        if t._meta.model_name.startswith("historical")
+    )
 
 
 def run_writes(
@@ -125,11 +162,11 @@ def run_writes(
                 if (
                     system.workloads is not None
                     and workload.name not in system.workloads
-                ):
+                ) or (workload.name in NEEDS_CASCADE and system.cascade is None):
                     continue
-                reset_tables(*system.tables())
+                reset_tables(*system.tables(), *_cascade_tables(system))
                 run = workload.prepare(system, n)
-                before = system.history_count()
+                before = _history_rows(system, workload.name)
                 sample = measure(run)
-                sample.history_rows = system.history_count() - before
+                sample.history_rows = _history_rows(system, workload.name) - before
                 results.add(workload.name, system.name, n, sample)

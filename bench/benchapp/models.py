@@ -28,3 +28,43 @@ class TrackedItem(ItemFields):
     """Tracked by history_core."""
 
     history = HistoricalRecords()
+
+
+class PlainGroup(models.Model):
+    """W8: a parent whose deletion cascades to its members (untracked)."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlainMember(models.Model):
+    group = models.ForeignKey(PlainGroup, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+    qty = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrackedGroup(models.Model):
+    """W8: the same, tracked by history_core."""
+
+    name = models.CharField(max_length=100)
+
+    history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TrackedMember(models.Model):
+    group = models.ForeignKey(TrackedGroup, on_delete=models.CASCADE)
+    name = models.CharField(max_length=100)
+    qty = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+    history = HistoricalRecords()
