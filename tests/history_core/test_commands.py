@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -204,28 +204,150 @@ def test_prune_keep_last_breaks_ties_by_history_id(products: Any, clock: Clock) 
     ]
 
 
+def _at(hours: float) -> str:
+    return (START + timedelta(hours=hours)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("args", "first_prices", "second_prices"),
+    [
+        # In force at 12:30 are the versions of 12:00: nothing may go (before issue
+        # 13, both were deleted and as_of(12:30) said "did not exist yet").
+        (["--before", _at(0.5)], ["1", "2", "3", "4"], ["1", "2", "3"]),
+        (
+            ["--before", _at(0.5), "--keep-last", "2"],
+            ["1", "2", "3", "4"],
+            ["1", "2", "3"],
+        ),
+        (["--before", _at(2.5)], ["3", "4"], ["3"]),
+        (["--before", _at(2)], ["3", "4"], ["3"]),  # as_of is inclusive
+        (["--keep-last", "3"], ["2", "3", "4"], ["1", "2", "3"]),
+        (["--before", _at(2.5), "--keep-last", "3"], ["2", "3", "4"], ["1", "2", "3"]),
+        (["--before", _at(2.5), "--keep-last", "1"], ["3", "4"], ["3"]),
+    ],
+)
 @pytest.mark.django_db
-def test_prune_combined_criteria_delete_rows_matching_both(
-    products: Any, clock: Clock
+def test_prune_keeps_the_version_in_force_at_the_cut_off(
+    products: Any,
+    clock: Clock,
+    args: list[str],
+    first_prices: list[str],
+    second_prices: list[str],
 ) -> None:
+    # first: 1.00 at 12:00, 2.00 at 13:00, 3.00 at 14:00, 4.00 at 15:00; second:
+    # the same without 15:00.
     made = _three_versions_each(products, clock)
     clock.tick(3600)
     made[0].price = Decimal("4.00")
     made[0].save()
+    instants = [START + timedelta(minutes=m) for m in range(0, 240, 15)]
+    before = [[_answer(p, ts) for ts in instants] for p in made]
+    whole = [sorted(Product.history.as_of(ts).values_list("price")) for ts in instants]
 
-    # keep-last 2 selects the 2 oldest of made[0] and the oldest of made[1];
-    # before START+1h selects only the versions at START: both hold for 2 rows.
-    run("prune_history", "--keep-last", "2", "--before", "2030-01-01T12:30:00Z")
+    run("prune_history", *args)
 
-    assert versions(made[0], "price") == [
-        ("~", Decimal("2.00")),
-        ("~", Decimal("3.00")),
-        ("~", Decimal("4.00")),
+    for product, prices in zip(made, (first_prices, second_prices), strict=True):
+        assert [price for _, price in versions(product, "price")] == [
+            Decimal(f"{price}.00") for price in prices
+        ]
+    if args[0] == "--before":  # every answer from the cut-off on
+        cut = datetime.fromisoformat(args[1])
+        kept = [i for i, ts in enumerate(instants) if ts >= cut]
+        for i in kept:
+            ts = instants[i]
+            assert [_answer(p, ts) for p in made] == [a[i] for a in before]
+            assert sorted(Product.history.as_of(ts).values_list("price")) == whole[i]
+        assert kept
+    else:  # each object's answers from its oldest kept version on
+        for product, answers in zip(made, before, strict=True):
+            oldest = product.history.earliest().history_date
+            for i, ts in enumerate(instants):
+                if ts >= oldest:
+                    assert _answer(product, ts) == answers[i]
+
+
+def _answer(product: Product, ts: Any) -> Any:
+    try:
+        return product.history.as_of(ts).price
+    except Product.DoesNotExist as error:
+        return str(error)
+
+
+@pytest.mark.django_db
+def test_prune_keeps_a_deletion_in_force_and_drops_what_preceded_it(
+    products: Any, clock: Clock
+) -> None:
+    gone, back = products(2, price="1.00")
+    pk = back.pk
+    clock.tick(60)
+    for product in (gone, back):
+        product.price = Decimal("2.00")
+        product.save()
+    clock.tick(60)
+    deleted_at = clock.now
+    Product.objects.filter(pk__in=[gone.pk, back.pk]).delete()
+    cut = clock.tick(60)
+    clock.tick(60)
+    Product.objects.create(id=pk, name="Back", price=Decimal("3.00"))
+
+    output = run("prune_history", "--before", cut.isoformat())
+
+    assert "Deleted 4 historical record(s)." in output
+    assert versions(gone, "price") == [("-", Decimal("2.00"))]
+    assert versions(Product(pk=pk), "price") == [
+        ("-", Decimal("2.00")),
+        ("+", Decimal("3.00")),
     ]
-    assert versions(made[1], "price") == [
-        ("~", Decimal("2.00")),
-        ("~", Decimal("3.00")),
+    # Still "had been deleted", with its date, not "did not exist yet".
+    with pytest.raises(Product.DoesNotExist, match="had been deleted at") as raised:
+        gone.history.as_of(cut)
+    assert deleted_at.isoformat() in str(raised.value)
+    assert not Product.history.as_of(cut).exists()
+    assert Product(pk=pk).history.as_of(clock.now).price == Decimal("3.00")
+    # The admin's "recover deleted" reads the deletion.
+    assert Product.history.filter(history_type="-", id=gone.pk).exists()
+
+
+@pytest.mark.django_db
+def test_prune_before_breaks_ties_at_the_cut_off_by_history_id(
+    products: Any, clock: Clock
+) -> None:
+    product = products(1, price="1.00")[0]
+    tied = clock.tick(3600)
+    for price in ("2.00", "3.00"):  # the frozen clock: equal history_date
+        product.price = Decimal(price)
+        product.save()
+
+    run("prune_history", "--before", tied.isoformat())  # strictly before: both stay
+    assert [p for _, p in versions(product, "price")] == [
+        Decimal("2.00"),
+        Decimal("3.00"),
     ]
+
+    run("prune_history", "--before", (tied + timedelta(microseconds=1)).isoformat())
+    assert versions(product, "price") == [("~", Decimal("3.00"))]
+    assert product.history.as_of(tied).price == Decimal("3.00")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--before", "2030-01-01T13:30:00Z"],
+        ["--keep-last", "1"],
+        ["--before", "2030-01-01T13:30:00+05:00", "--keep-last", "1"],
+    ],
+)
+@pytest.mark.django_db
+def test_prune_is_one_delete_per_model_whatever_the_history(
+    products: Any, clock: Clock, queries: Any, args: list[str]
+) -> None:
+    for _ in range(2):
+        _three_versions_each(products, clock)
+        with queries() as captured:
+            run("prune_history", "--model", "catalog.Product", *args)
+        deletes = [q for q in captured.captured_queries if "DELETE FROM" in q["sql"]]
+        assert len(deletes) == 1
+        assert len(captured.captured_queries) <= 8
 
 
 @pytest.mark.django_db

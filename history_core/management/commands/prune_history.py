@@ -1,11 +1,25 @@
-"""Delete old historical records: the one sanctioned way to drop history.
+"""Delete old historical records without changing what ``as_of`` answers afterwards.
 
-``--before`` selects versions recorded strictly before an instant; ``--keep-last N``
-selects every version of an object except its newest N (ties on ``history_date``
-broken by ``history_id``, as everywhere). Given both, only versions matching both are
-deleted. Each object's newest version is always kept, so ``as_of`` still answers
-for objects not changed since the cut-off. Without any criterion nothing is deleted. Records are removed with one
-set-based ``DELETE`` per model: historical rows refuse per-instance ``delete()``.
+``--before T`` deletes the versions recorded strictly before ``T`` that no ``as_of`` at
+``T`` or later can return: each object's versions older than the one in force at
+``T``. That version (the object's newest with ``(history_date, history_id)`` at or
+before ``T``: ``as_of`` is inclusive) is kept, and so is everything after it, so
+``obj.history.as_of(t)`` and ``Model.history.as_of(t)`` (filters included: they apply
+to the versions in force) answer as before the prune for every ``t >= T``. A deletion in force at ``T`` is kept
+too: ``as_of`` still says "had been deleted at ...", not "did not exist yet", and the
+admin's "recover deleted" still lists the object; only the versions before it go.
+
+``--keep-last N`` deletes every version of an object except its newest ``N`` (ties on
+``history_date`` broken by ``history_id``, as everywhere). It promises a count, not an
+instant: an object's own ``as_of`` is unchanged from the date of its oldest kept
+version on; before that date the object "did not exist yet". A whole-model ``as_of``
+at an instant is unchanged only if that holds for every object there; give
+``--before`` for a promise about every object from one instant on.
+
+Given both, a version is deleted only if both criteria select it: both promises hold.
+Without any criterion nothing is deleted. ``--dry-run`` counts the very queryset the
+real run deletes. Records are removed with one set-based ``DELETE`` per model:
+historical rows refuse per-instance ``delete()``.
 """
 
 from __future__ import annotations
@@ -21,6 +35,7 @@ from django.utils import timezone
 from ...compat import raw_delete
 from ...database import pruning
 from ...options import TrackingOptions
+from ...queries import ensure_aware
 from ..selection import add_selection_arguments, selected_options
 
 EXAMPLE = "2024-01-31T00:00:00+00:00"
@@ -52,31 +67,58 @@ def prunable(
     before: datetime | None,
     keep_last: int | None,
 ) -> Any:
-    """Return the historical records of one model that the criteria select."""
+    """Return the historical records of one model that the criteria let go.
+
+    The ids come from uncorrelated subqueries, which both databases evaluate once,
+    before the ``DELETE`` removes a row: the real run deletes exactly the records
+    the dry run counts.
+    """
     records = tracking.historical_model._base_manager.db_manager(using).all()
     if before is not None:
-        records = records.filter(history_date__lt=before)
-    # The newest version of each object is the state in force now: never pruned.
-    older = _older_than_newest(tracking, using, keep_last or 1)
-    return records.filter(history_id__in=older)
+        before = ensure_aware(before)
+        superseded = _superseded_at(tracking, using, before)
+        records = records.filter(history_date__lt=before, history_id__in=superseded)
+    if keep_last is not None:
+        older = _older_than_newest(tracking, using, keep_last)
+        records = records.filter(history_id__in=older)
+    return records
 
 
-def _older_than_newest(tracking: TrackingOptions, using: str, keep: int) -> Any:
-    """Return the ids of every version but each object's newest ``keep``."""
-    rank = models.Window(
+def _newest_first(tracking: TrackingOptions) -> models.Window:
+    """Number each object's versions from its newest (1), ties by ``history_id``."""
+    return models.Window(
         RowNumber(),
         partition_by=[models.F(tracking.pk_attname)],
         order_by=[models.F("history_date").desc(), models.F("history_id").desc()],
     )
+
+
+def _superseded_at(tracking: TrackingOptions, using: str, ts: datetime) -> Any:
+    """Return the ids of the versions at or before ``ts`` but not in force at ``ts``.
+
+    The version in force is each object's newest at or before ``ts`` (``as_of`` is
+    inclusive), whatever its type: every ``as_of`` at ``ts`` or later reads it or a
+    later version, never an older one.
+    """
     every_version = tracking.historical_model._base_manager.db_manager(using).all()
-    ranked = every_version.annotate(_rank=rank).filter(_rank__gt=keep)
-    return ranked.values("history_id")
+    # The filter runs before the window: rank 1 is the newest version at ts.
+    at_or_before = every_version.filter(history_date__lte=ts)
+    ranked = at_or_before.annotate(_rank=_newest_first(tracking))
+    return ranked.filter(_rank__gt=1).values("history_id")
+
+
+def _older_than_newest(tracking: TrackingOptions, using: str, keep: int) -> Any:
+    """Return the ids of every version but each object's newest ``keep``."""
+    every_version = tracking.historical_model._base_manager.db_manager(using).all()
+    ranked = every_version.annotate(_rank=_newest_first(tracking))
+    return ranked.filter(_rank__gt=keep).values("history_id")
 
 
 class Command(BaseCommand):
     help = (
-        "Delete historical records recorded before --before and/or older than each "
-        "object's newest --keep-last versions."
+        "Delete historical records that no as_of at or after --before can return, "
+        "and/or all but each object's newest --keep-last versions (both: only "
+        "records both select). as_of answers at --before and later never change."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -84,18 +126,25 @@ class Command(BaseCommand):
         parser.add_argument(
             "--before",
             metavar="TIMESTAMP",
-            help=f"Delete versions recorded before this instant (ISO-8601 with a time zone, e.g. {EXAMPLE}).",
+            help=(
+                "Delete versions recorded before this instant (ISO-8601 with a time "
+                f"zone, e.g. {EXAMPLE}), except each object's version in force at "
+                "it (a deletion included): as_of answers from then on stay the same."
+            ),
         )
         parser.add_argument(
             "--keep-last",
             type=int,
             metavar="N",
-            help="Keep the newest N versions of every object; delete older ones.",
+            help=(
+                "Keep the newest N versions of every object; delete older ones. An "
+                "object's as_of stays the same from its oldest kept version on."
+            ),
         )
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="Print what would be deleted; delete nothing.",
+            help="Print how many records the run would delete; delete nothing.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
