@@ -33,6 +33,7 @@ from ..pages import Page, Window, timeline
 from ..queries import NEWEST_FIRST
 from ..registry import get_options
 from . import display
+from .permissions import namer
 
 if TYPE_CHECKING:
     from .mixin import HistoryAdminMixin
@@ -279,7 +280,8 @@ def compare_view(
     ):
         old, new = new, old
     options = get_options(model_admin.model)
-    changed, unchanged = display.compare_rows(options, old, new)
+    may_name = namer(model_admin.admin_site, request)
+    changed, unchanged = display.compare_rows(options, old, new, may_name)
     about = object_context(model_admin, request, pk, new)
     may_revert = model_admin.has_revert_permission(request, restoring=about["deleted"])
     versions_shown = [
@@ -374,6 +376,7 @@ def _preview(
     latest = versions.order_by(*NEWEST_FIRST).first()
     result = record.revert(dry_run=True)
     options = get_options(model_admin.model)
+    may_name = namer(model_admin.admin_site, request)
     about = object_context(model_admin, request, record.object_id, latest)
     verb = "Restore" if result.restored else "Revert"
     title = f"{verb} {about['object_label']} to version #{record.history_id}"
@@ -387,9 +390,9 @@ def _preview(
         restoring=result.restored,
         verb=verb,
         rows=(
-            display.compare_rows(options, None, record)[0]
+            display.compare_rows(options, None, record, may_name)[0]
             if result.restored
-            else display.preview_rows(options, result.changes, record)
+            else display.preview_rows(options, result.changes, record, may_name)
         ),
         nothing_to_do=not result.changes and not result.restored,
         reason=request.POST.get("reason", ""),

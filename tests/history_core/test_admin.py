@@ -708,6 +708,7 @@ def test_a_foreign_key_to_a_non_key_field_is_named(node_reader: Any) -> None:
     ticket = Ticket.objects.create(title="Printer", queue_id="ops")
     ticket.queue = None
     ticket.save()
+    node_reader.user_permissions.add(Permission.objects.get(codename="view_queue"))
     client = client_for(node_reader)
     page = text(client.get(f"{TEST_ADMIN}/ticket/{ticket.pk}/history/compare/"))
     assert "ops" in page and "—" in page
