@@ -335,7 +335,7 @@ def test_revert_that_breaks_a_constraint_says_so(editor: Any) -> None:
     latest = category.history.latest().history_id
     response = client_for(editor).post(url, {"expected_latest": latest})
     assert response.status_code == 400
-    assert "violates a uniqueness or relation constraint" in text(response)
+    assert "violates a uniqueness, check or relation constraint" in text(response)
 
 
 def test_revert_without_the_expected_version_is_a_bad_request(
