@@ -243,29 +243,6 @@ def test_a_document_may_try_only_one_password() -> None:
     assert "data" not in answer or answer["data"] is None
 
 
-def test_failed_logins_lock_out_with_the_same_answer(settings: Any) -> None:
-    settings.AXES_FAILURE_LIMIT = 3
-    get_user_model().objects.create_user("erin", password="pw-12345678")
-    client = Client()
-    answers = [_post(client, LOGIN % ("erin", f"wrong-{i}")) for i in range(3)]
-    unknown = _post(client, LOGIN % ("nobody-here", "x"))
-    locked = _post(client, LOGIN % ("erin", "pw-12345678"))  # right, but locked out
-    nul = _post(Client(), LOGIN % ("erin\\u0000", "x"))
-
-    first = answers[0]["data"]["login"]
-    assert first["messages"][0]["code"] == "INVALID_CREDENTIALS"
-    assert all(
-        a["data"]["login"] == first
-        for a in [*answers, {"data": {"login": unknown["data"]["login"]}}]
-    )
-    assert locked["data"]["login"] == first
-    assert nul["data"]["login"] == first
-    other_address = Client(REMOTE_ADDR="10.0.0.9")
-    assert (
-        _post(other_address, LOGIN % ("erin", "pw-12345678"))["data"]["login"] == first
-    )
-
-
 # -- retryable failures say so ------------------------------------------------------------
 
 
