@@ -31,6 +31,7 @@ from strawberry_django.fields.types import OperationInfo
 
 from history_core import get_history_for_model
 from history_core.options import TrackingOptions
+from history_core.revert import MAX_REASON_LENGTH
 
 from . import inputs, metadata, resolvers
 from .errors import BadInput
@@ -120,14 +121,19 @@ class ModelApi:
         return [self.graphql_names.get(name, name) for name in names]
 
     def model_field_names(self, names: list[str] | None) -> list[str] | None:
-        """GraphQL field names (as ``trackedModels`` lists them) -> model field names.
+        """GraphQL field names -> model field names.
+
+        Takes exactly the names ``trackedModel.fields`` lists: a foreign key by its
+        id (``categoryId``) or its related version (``category``), the primary key
+        too (a revert leaves it alone).
 
         Raises:
-            BadInput: a name is not a tracked field of this model.
+            BadInput: a name is not one of them.
         """
         if names is None:
             return None
         by_graphql = {g: m for m, g in self.graphql_names.items()}
+        by_graphql.update((g, m) for m, g in self.relation_names.items())
         unknown = [n for n in names if n not in by_graphql]
         if unknown:
             raise BadInput(
@@ -135,7 +141,7 @@ class ModelApi:
                 f"{', '.join(sorted(set(unknown)))[:200]}; tracked fields are "
                 f"{', '.join(sorted(by_graphql))}."
             )
-        return [by_graphql[n] for n in names]
+        return list(dict.fromkeys(by_graphql[n] for n in names))
 
 
 def _resolver(function: Any, return_type: Any) -> Any:
@@ -658,7 +664,12 @@ def mutation_fields(api: ModelApi) -> dict[str, Any]:
         to: Annotated[
             VersionRef, strawberry.argument(description="The version to restore.")
         ],
-        reason: Annotated[str | None, strawberry.argument(description="Why.")] = None,
+        reason: Annotated[
+            str | None,
+            strawberry.argument(
+                description=f"Why (at most {MAX_REASON_LENGTH} characters)."
+            ),
+        ] = None,
         expected_history_id: Annotated[
             strawberry.ID | None,
             strawberry.argument(
@@ -667,10 +678,17 @@ def mutation_fields(api: ModelApi) -> dict[str, Any]:
         ] = None,
         fields: Annotated[
             list[str] | None,
-            strawberry.argument(description="Revert only these fields."),
+            strawberry.argument(
+                description="Revert only these fields: names trackedModel.fields lists "
+                "(the key and auto_now fields are left alone)."
+            ),
         ] = None,
         dry_run: Annotated[
-            bool, strawberry.argument(description="Return the changes, write nothing.")
+            bool,
+            strawberry.argument(
+                description="Rehearse the revert and roll it back: its answer or its "
+                "refusal, nothing written."
+            ),
         ] = False,
     ) -> Any:
         return resolvers.revert(

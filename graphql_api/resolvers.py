@@ -15,12 +15,14 @@ from strawberry.types import Info
 from strawberry_django.fields.types import OperationInfo, OperationMessage
 
 from history_core import (
+    RelatedObjectGone,
     RevertConflict,
     RevertError,
     RevertRetry,
     get_history_for_model,
     pages,
 )
+from history_core.revert import reason_problem
 
 from . import inputs
 from .errors import BadInput, NotFound
@@ -221,7 +223,9 @@ def revert(
     """Revert one object; every expected failure comes back as ``OperationInfo``.
 
     Authorization comes first, before any input is read or row looked up: a caller
-    without the right gets the same answer whether the object exists or not.
+    without the right gets the same answer whether the object exists or not. A dry
+    run goes through the same steps (``revert(dry_run=True)`` rehearses the write),
+    so it refuses with the same code and message as the revert would.
     """
     user = info.context.request.user
     label = api.options.label
@@ -234,10 +238,16 @@ def revert(
             f"Reverting {label} needs {', '.join(missing)}.",
             "FORBIDDEN",
         )
+    problem = reason_problem(reason)
+    if problem is not None:
+        return _failure(Kind.VALIDATION, problem, "BAD_USER_INPUT", "reason")
+    try:
+        model_fields = api.model_field_names(fields)
+    except BadInput as error:
+        return _failure(Kind.VALIDATION, error.message, "BAD_USER_INPUT", "fields")
     try:
         pk = inputs.object_pk(api.options, raw_id)
         expected_id = inputs.history_id(expected) if expected is not None else None
-        model_fields = api.model_field_names(fields)
         record = _version(api, pk, to_ref)
         if _by_timestamp(to_ref) and record.history_type == "-":
             raise NotFound(
@@ -268,6 +278,9 @@ def revert(
         return _failure(Kind.ERROR, str(error), "CONFLICT", "expectedHistoryId")
     except RevertRetry as error:
         return _failure(Kind.ERROR, str(error), "RETRY")
+    except RelatedObjectGone as error:
+        name = api.graphql_names.get(error.field, error.field)
+        return _failure(Kind.VALIDATION, error.describe(name), "INVALID", name)
     except RevertError as error:
         return _failure(Kind.VALIDATION, str(error), "INVALID")
     if result.record is not None:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import strawberry
 from django.contrib import auth
-from django.contrib.auth.hashers import make_password
 from django.middleware.csrf import get_token
 from graphql import FieldNode, GraphQLError, ValidationContext, ValidationRule
 from strawberry.types import Info
@@ -16,10 +15,11 @@ from strawberry_django.fields.types import OperationInfo, OperationMessage
 
 from history_core import get_history_for_model, pages
 
-from . import inputs
+from . import inputs, throttle
 from .errors import BadInput, Forbidden
 from .permissions import has_perm, require_user
 from .resolvers import edges_and_info, filtered
+from .throttle import Throttled
 from .types import (
     HistoryType,
     HistoryUser,
@@ -43,15 +43,24 @@ class LoginSuccess:
 LoginResult = Annotated[LoginSuccess | OperationInfo, strawberry.union("LoginResult")]
 
 INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-MAX_USERNAME = 150  # Django's username length; django-axes stores up to 255
+THROTTLED = "THROTTLED"
 
 
 def _refused() -> OperationInfo:
-    # One answer for an unknown user, a wrong password and a locked-out account.
+    # One answer for an unknown user and a wrong password.
     message = OperationMessage(
         kind=OperationMessage.Kind.PERMISSION,
         message="Incorrect username or password.",
         code=INVALID_CREDENTIALS,
+    )
+    return OperationInfo(messages=[message])
+
+
+def _throttled(info: Info, refusal: Throttled) -> OperationInfo:
+    # Said before any password is checked: the same for every username.
+    info.context.response["Retry-After"] = str(refusal.retry_after)
+    message = OperationMessage(
+        kind=OperationMessage.Kind.PERMISSION, message=str(refusal), code=THROTTLED
     )
     return OperationInfo(messages=[message])
 
@@ -63,32 +72,19 @@ def login(
 ) -> LoginResult:
     """Start a cookie session (Django's session and CSRF cookies are set).
 
-    Failed attempts are throttled per account and per client address (see the
-    README); an unknown user, a wrong password and a locked-out account all get
-    ``INVALID_CREDENTIALS``, in about the same time. One ``login`` per request.
+    Failed attempts slow down further ones from the same address (see the README):
+    an attempt that comes too soon is ``THROTTLED``, with the seconds to wait in its
+    message and the ``Retry-After`` header, whether the account exists or not. An
+    unknown user and a wrong password both get ``INVALID_CREDENTIALS``, in about the
+    same time. One ``login`` per request.
     """
     request = info.context.request
-    if "\x00" in username or "\x00" in password or len(username) > MAX_USERNAME:
-        # No database stores NUL, and no account has such a long name (the
-        # throttle's own table would refuse it): same answer, same work.
-        make_password(password.replace("\x00", ""))
-        return _refused()
     user = auth.authenticate(request, username=username, password=password)
     if user is None:
-        if getattr(request, "axes_locked_out", False):
-            make_password(password)  # the lock-out check skipped the hashing
-        return _refused()
+        refusal = getattr(request, throttle.ATTRIBUTE, None)
+        return _throttled(info, refusal) if refusal is not None else _refused()
     auth.login(request, user)
     return LoginSuccess(user=_user_type(user), csrf_token=get_token(request))
-
-
-def client_address(request: Any) -> str | None:
-    """The client address failed logins are counted against (``REMOTE_ADDR``).
-
-    Behind a reverse proxy, point ``AXES_CLIENT_IP_CALLABLE`` at a function that
-    reads the header your proxy sets.
-    """
-    return request.META.get("REMOTE_ADDR")
 
 
 class OneLoginPerDocument(ValidationRule):

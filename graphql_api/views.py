@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
 from strawberry.django.views import GraphQLView
 from strawberry.http.parse_content_type import parse_content_type
@@ -123,9 +124,16 @@ def _view(graphiql: bool) -> Callable[..., HttpResponseBase]:
 
 @csrf_exempt
 def graphql_view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-    """Serve the GraphQL API, and GraphiQL when ``GRAPHIQL_ENABLED`` (default: DEBUG)."""
+    """Serve the GraphQL API, and GraphiQL when ``GRAPHIQL_ENABLED`` (default: DEBUG).
+
+    Every answer is ``Cache-Control: private``: it depends on the session (who asks,
+    what they may read), and even an anonymous one sets the visitor's own CSRF
+    cookie (and ``{ csrfToken }`` carries the token): a shared cache must keep none.
+    """
     graphiql = bool(getattr(settings, "GRAPHIQL_ENABLED", settings.DEBUG))
-    return _view(graphiql)(request, *args, **kwargs)
+    response = _view(graphiql)(request, *args, **kwargs)
+    patch_cache_control(response, private=True)
+    return response
 
 
 # The page runs only its own static ES modules and talks only to this origin.
@@ -151,4 +159,6 @@ def history_page(request: HttpRequest, label: str, object_id: str) -> HttpRespon
     response = render(request, "graphql_api/history.html", {"bootstrap": bootstrap})
     response["Content-Security-Policy"] = HISTORY_PAGE_CSP
     response["Referrer-Policy"] = "same-origin"
+    if request.user.is_authenticated:  # a signed-in visit stays out of shared caches
+        patch_cache_control(response, private=True)
     return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class HistoryError(Exception):
     """Base class of every history_core error."""
@@ -21,6 +23,33 @@ class NaiveTimestampError(HistoryError, ValueError):
 
 class RevertError(HistoryError):
     """A revert could not be applied; nothing was written."""
+
+
+class RelatedObjectGone(RevertError):
+    """A reverted foreign key would point at an object that no longer exists.
+
+    Attributes:
+        label: the reverted model's label (``catalog.Product``).
+        object_id: the reverted object's primary key.
+        field: the foreign key's model field name (``category``).
+        related_label: the related model's label (``catalog.Category``).
+        value: the key the version holds.
+    """
+
+    def __init__(
+        self, label: str, object_id: Any, field: str, related_label: str, value: Any
+    ) -> None:
+        self.label, self.object_id, self.field = label, object_id, field
+        self.related_label, self.value = related_label, value
+        super().__init__(self.describe(field))
+
+    def describe(self, field_name: str) -> str:
+        """The message, naming the field ``field_name`` (an API's own name for it)."""
+        return (
+            f"Cannot revert {self.label} {self.object_id}: its {field_name} would "
+            f"point at {self.related_label} {self.value}, which no longer exists; "
+            "restore that object first or revert without this field."
+        )
 
 
 class RevertConflict(RevertError):

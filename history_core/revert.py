@@ -5,6 +5,12 @@ version (``~``, or ``+`` when a deleted object is restored with its original pri
 key). The new version's ``history_context`` carries ``reverted_from``, the
 ``history_id`` of the source version. Everything happens in one transaction that
 holds a row lock on the live object; on any error nothing is written.
+
+A dry run rehearses the revert: the same checks and the same save, in a transaction
+(or a savepoint of the caller's) that is always rolled back, so the database itself
+judges every constraint and the dry run refuses exactly what the revert would. Its
+row lock is taken with ``NOWAIT`` and lasts only the rehearsal: a dry run never waits
+on a writer (it says :class:`RevertRetry` instead).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from django.utils import timezone
 from .capture import equal
 from .context import context
 from .diff import ModelChange
-from .exceptions import RevertConflict, RevertError, RevertRetry
+from .exceptions import RelatedObjectGone, RevertConflict, RevertError, RevertRetry
 
 logger = logging.getLogger(__name__)
 
@@ -42,21 +48,60 @@ class RevertResult:
     restored: bool
 
 
+MAX_REASON_LENGTH = 1000
+
+
+def storable(text: str) -> bool:
+    """Whether both databases can store ``text``: no NUL character (PostgreSQL's
+    text holds none) and no unpaired surrogate (UTF-8 cannot encode one)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def reason_problem(reason: str | None) -> str | None:
+    """What makes ``reason`` unfit to record as a revert's reason, or ``None``.
+
+    ``history_change_reason`` is a ``TextField`` (no length limit in the database),
+    so only what the database cannot store would make the write fail; a reason is
+    also kept to :data:`MAX_REASON_LENGTH` characters, a sentence or two.
+    """
+    if reason is None:
+        return None
+    if len(reason) > MAX_REASON_LENGTH:
+        return f"The reason is longer than {MAX_REASON_LENGTH} characters."
+    if not storable(reason):
+        return (
+            "The reason holds a character that cannot be stored (a NUL character "
+            "or an unpaired surrogate)."
+        )
+    return None
+
+
 def _field_pairs(options: Any, fields: Iterable[str] | None) -> list[tuple[str, str]]:
-    # The primary key names the object, and auto_now fields are set by the save
-    # itself: neither is restored.
+    """The ``(name, attname)`` pairs to restore: those of ``fields`` (default: every
+    tracked field).
+
+    Any tracked field may be named; the primary key (it names the object) and
+    ``auto_now`` fields (the save sets them) are accepted and left alone.
+    """
     skip = {options.pk_attname, *options.ignored_for_noop}
     pairs = [p for p in options.diff_pairs if p[1] not in skip]
     if fields is None:
         return pairs
-    known = {name for name, _ in pairs}
-    unknown = sorted(set(fields) - known)
+    wanted = set(fields)
+    known = {name for name, _ in options.diff_pairs}
+    unknown = sorted(wanted - known)
     if unknown:
         raise RevertError(
             f"{options.label} has no tracked field named {', '.join(unknown)}; "
             f"tracked fields are {', '.join(sorted(known))}."
         )
-    return [p for p in pairs if p[0] in set(fields)]
+    return [p for p in pairs if p[0] in wanted]
 
 
 def _expected_id(expected_latest: Any) -> Any:
@@ -77,18 +122,29 @@ def revert(
     Args:
         record: the historical record to go back to.
         user: recorded as the version's ``history_user``.
-        reason: recorded as ``history_change_reason``.
+        reason: recorded as ``history_change_reason`` (at most
+            :data:`MAX_REASON_LENGTH` characters).
         expected_latest: the latest version (record or ``history_id``) the caller
             saw; if the object has a newer one, :class:`RevertConflict` is raised.
         fields: revert only these fields (default: every tracked field).
-        dry_run: compute the changes without writing anything.
+        dry_run: rehearse the revert and roll it back: the same answer, or the
+            same error, as the revert would give now; nothing is kept. Receivers of
+            ``pre_save``/``post_save`` and history_core's signals run as for a
+            revert; their database writes roll back with it and their
+            ``transaction.on_commit`` callbacks never run.
 
     Raises:
         RevertConflict: the object changed after ``expected_latest``.
         RevertRetry: a deadlock (already retried once), a lock or statement
-            timeout, or a serialization failure: nothing was written; retry.
-        RevertError: the revert cannot be applied (unknown field, a constraint).
+            timeout, or a serialization failure, or (dry run) the row is locked
+            by a writer: nothing was written; retry.
+        RelatedObjectGone: a foreign key would point at a deleted object.
+        RevertError: the revert cannot be applied (unknown field, unstorable
+            reason, a constraint).
     """
+    problem = reason_problem(reason)
+    if problem is not None:
+        raise RevertError(problem)
     kwargs = {
         "user": user,
         "reason": reason,
@@ -141,20 +197,13 @@ def _revert_once(
     restoring = False
     try:
         with transaction.atomic(using=using):
-            rows = model._base_manager.db_manager(using)
-            if not dry_run:  # a preview (a GET in the admin) takes no row lock
-                rows = rows.select_for_update()
+            # A dry run may lock the row only if no writer holds it: it never waits.
+            rows = model._base_manager.db_manager(using).select_for_update(
+                nowait=dry_run
+            )
             live = rows.filter(pk=record.object_id).first()
             latest = record._siblings().order_by("-history_date", "-history_id").first()
-            expected = _expected_id(expected_latest)
-            if expected is not None and (
-                latest is None or str(latest.history_id) != str(expected)
-            ):
-                raise RevertConflict(
-                    f"{options.label} {record.object_id} has version "
-                    f"{getattr(latest, 'history_id', None)}, newer than the expected "
-                    f"{expected}; reload its history and retry."
-                )
+            _check_expected(options, record, latest, expected_latest)
             restored = restoring = live is None
             target = record.instance if restored else live
             current = (
@@ -163,12 +212,15 @@ def _revert_once(
                 else live.__dict__
             )
             changes = _apply(options, pairs, record.__dict__, current, target)
-            if dry_run or (not changes and not restored):
+            if not changes and not restored:
                 return RevertResult(target, None, changes, restored)
             _check_relations(options, pairs, target, using)
             meta = {"reverted_from": record.history_id}
             with context(user=user, reason=reason, **meta):
                 _save(options, target, restored, using)
+            if dry_run:  # the database accepted it: undo, keep the answer
+                transaction.set_rollback(True, using=using)
+                return RevertResult(target, None, changes, restored)
             new_record = (
                 record._siblings().order_by("-history_date", "-history_id").first()
             )
@@ -184,10 +236,25 @@ def _revert_once(
         if _is_transient(error):
             raise RevertRetry(
                 f"Reverting {options.label} {record.object_id} met a concurrent "
-                "change (a deadlock or a lock timeout); nothing was written, try "
-                "again."
+                "change (a deadlock, a lock timeout, or a writer holding the row "
+                "during a dry run); nothing was written, try again."
             ) from error
         _raise_revert_error(options, record, error)
+
+
+def _check_expected(
+    options: Any, record: Any, latest: Any, expected_latest: Any
+) -> None:
+    """Raise :class:`RevertConflict` unless ``latest`` is the version expected."""
+    expected = _expected_id(expected_latest)
+    if expected is not None and (
+        latest is None or str(latest.history_id) != str(expected)
+    ):
+        raise RevertConflict(
+            f"{options.label} {record.object_id} has version "
+            f"{getattr(latest, 'history_id', None)}, newer than the expected "
+            f"{expected}; reload its history and retry."
+        )
 
 
 def _recreated(model: Any, record: Any, using: str) -> bool:
@@ -206,7 +273,8 @@ def _recreated(model: Any, record: Any, using: str) -> bool:
 def _raise_revert_error(options: Any, record: Any, error: Exception) -> NoReturn:
     # The database's own text may show other rows' values: log it, don't show it.
     logger.info("revert of %s %s failed: %s", options.label, record.object_id, error)
-    kind = "a uniqueness or relation" if isinstance(error, IntegrityError) else "a"
+    integrity = isinstance(error, IntegrityError)
+    kind = "a uniqueness, check or relation" if integrity else "a"
     raise RevertError(
         f"Reverting {options.label} {record.object_id} to version {record.history_id} "
         f"violates {kind} constraint of the database; nothing was written."
@@ -219,7 +287,8 @@ def _check_relations(
     """Refuse a revert whose foreign keys point at rows that no longer exist.
 
     Checked here, in the revert's own savepoint, because PostgreSQL defers
-    foreign key checks to the commit of the caller's outermost transaction.
+    foreign key checks to the commit of the caller's outermost transaction (and a
+    dry run, rolled back, never gets there).
     """
     fields = {f.attname: f for f in options.fields}
     for name, attname in pairs:
@@ -229,11 +298,12 @@ def _check_relations(
             continue
         related = field.related_model._base_manager.db_manager(using)
         if not related.filter(**{field.target_field.attname: value}).exists():
-            raise RevertError(
-                f"Cannot revert {options.label} {getattr(target, 'pk', None)}: its "
-                f"{name} would point at {field.related_model._meta.label} {value}, "
-                "which no longer exists; restore that object first or revert "
-                "without this field."
+            raise RelatedObjectGone(
+                options.label,
+                getattr(target, "pk", None),
+                name,
+                field.related_model._meta.label,
+                value,
             )
 
 

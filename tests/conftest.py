@@ -8,12 +8,19 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import Category, Product
 
 _counter = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _no_login_failures_yet() -> None:
+    """The login throttle counts failures in the cache: each test starts with none."""
+    cache.clear()
 
 
 @pytest.fixture

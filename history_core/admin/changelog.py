@@ -30,7 +30,8 @@ from ..models import HISTORY_TYPES
 from ..pages import FeedKey, Window, feed
 from ..registry import get_options, get_registered_models
 from . import display
-from .mixin import HistoryAdminMixin, has_model_perm
+from .mixin import HistoryAdminMixin
+from .permissions import may_read_history
 from .views import aware_datetime, version_id
 
 
@@ -117,15 +118,11 @@ class ChangeLogAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def readable_models(self, request: HttpRequest) -> list[type[models.Model]]:
         """The tracked models whose history the user may read, by label: as the
         model's history pages on this site decide, when it has them."""
-        readable = []
-        for model in get_registered_models():
-            model_admin = self._model_admin(model)
-            if isinstance(model_admin, HistoryAdminMixin):
-                allowed = model_admin.has_history_permission(request)
-            else:
-                allowed = has_model_perm(request, "view", model)
-            if allowed:
-                readable.append(model)
+        readable = [
+            model
+            for model in get_registered_models()
+            if may_read_history(self.admin_site, request, model)
+        ]
         return sorted(readable, key=lambda m: m._meta.label)
 
     def _model_admin(self, model: Any) -> Any:

@@ -2,7 +2,10 @@
 
 A foreign key is shown by the ``__str__`` of the object it pointed at *as of the
 version's date* when that model is tracked (the name it had then), by its live
-``__str__`` otherwise, and by its key when the object is gone.
+``__str__`` otherwise, and by its key when the object is gone. Only to users who may
+read the related model (``may_name``, from :mod:`.permissions`): to others it
+is the bare key, with no lookup, as the GraphQL API gives only ``categoryId`` to a
+caller who may not read categories.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..models import CREATED, DELETED, UPDATED, HistoricalRecordBase
 from ..options import TrackingOptions
 from ..queries import object_as_of
 from ..registry import get_options, is_registered
+from .permissions import MayName
 from .wordiff import word_diff
 
 EMPTY = "—"
@@ -83,9 +87,14 @@ def safe_str(instance: models.Model) -> str:
         return f"{instance._meta.verbose_name} {instance.pk}"
 
 
-def related_label(field: Any, value: Any, when: datetime, using: str) -> str:
-    """The object a foreign key value pointed at, as of ``when``."""
+def related_label(
+    field: Any, value: Any, when: datetime, using: str, may_name: MayName
+) -> str:
+    """The object a foreign key value pointed at, as of ``when``; its bare key when
+    the user may not read the related model."""
     related: Any = field.related_model
+    if not may_name(related):
+        return str(value)
     target = field.target_field
     if is_registered(related) and target.primary_key:
         try:
@@ -102,21 +111,23 @@ def related_label(field: Any, value: Any, when: datetime, using: str) -> str:
     return f"{related._meta.verbose_name} {value} (no longer exists)"
 
 
-def display_value(field: Any, value: Any, when: datetime, using: str) -> str:
+def display_value(
+    field: Any, value: Any, when: datetime, using: str, may_name: MayName
+) -> str:
     """One field's value, ready for the page (foreign keys named as of ``when``)."""
     if value is None:
         return EMPTY
     if field.is_relation:
-        return related_label(field, value, when, using)
+        return related_label(field, value, when, using, may_name)
     return str(display_for_field(value, field, EMPTY))
 
 
-def value_html(field: Any, record: Any) -> str:
+def value_html(field: Any, record: Any, may_name: MayName) -> str:
     """One field's value in a version, ready for the page."""
     if record is None:
         return EMPTY
     value = record.__dict__.get(field.attname)
-    return display_value(field, value, record.history_date, _db(record))
+    return display_value(field, value, record.history_date, _db(record), may_name)
 
 
 def _db(record: Any) -> str:
@@ -140,12 +151,13 @@ def _is_long_text(field: Any, old: Any, new: Any) -> bool:
 
 
 def compare_rows(
-    options: TrackingOptions, old: Any, new: Any
+    options: TrackingOptions, old: Any, new: Any, may_name: MayName
 ) -> tuple[list[FieldRow], list[FieldRow]]:
     """Return the changed and the unchanged fields of ``old`` -> ``new``.
 
     Fields keep the model's order. ``old`` may be ``None`` (before the first
-    version). Long texts that changed come back word-diffed, as HTML.
+    version). Long texts that changed come back word-diffed, as HTML. Foreign keys
+    are named only for models ``may_name`` accepts.
     """
     changed, unchanged = [], []
     for field in options.fields:
@@ -153,22 +165,25 @@ def compare_rows(
         after = new.__dict__.get(field.attname)
         name = str(field.verbose_name)
         if old is not None and before == after:
-            html = value_html(field, new)
+            html = value_html(field, new, may_name)
             unchanged.append(FieldRow(name, html, html, changed=False))
         elif _is_long_text(field, before, after):
             old_html, new_html = word_diff(str(before), str(after))
             changed.append(FieldRow(name, old_html, new_html, changed=True))
         else:
-            row = FieldRow(name, value_html(field, old), value_html(field, new), True)
+            before_html = value_html(field, old, may_name)
+            row = FieldRow(name, before_html, value_html(field, new, may_name), True)
             changed.append(row)
     return changed, unchanged
 
 
-def preview_rows(options: TrackingOptions, changes: Any, record: Any) -> list[FieldRow]:
+def preview_rows(
+    options: TrackingOptions, changes: Any, record: Any, may_name: MayName
+) -> list[FieldRow]:
     """The rows of a revert preview: each field's current value and the one to come.
 
     Current foreign keys are named as they are now, restored ones as the version
-    names them.
+    names them (only for models ``may_name`` accepts).
     """
     fields = {f.name: f for f in options.fields}
     now, using = timezone.now(), _db(record)
@@ -180,7 +195,7 @@ def preview_rows(options: TrackingOptions, changes: Any, record: Any) -> list[Fi
         if _is_long_text(field, change.old, change.new):
             old, new = word_diff(str(change.old), str(change.new))
         else:
-            old = display_value(field, change.old, now, using)
-            new = display_value(field, change.new, record.history_date, using)
+            old = display_value(field, change.old, now, using, may_name)
+            new = display_value(field, change.new, record.history_date, using, may_name)
         rows.append(FieldRow(str(field.verbose_name), old, new, changed=True))
     return rows

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
-from django.contrib.auth import get_permission_codename
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import select_template
@@ -20,19 +19,12 @@ from django.urls import URLPattern, path
 from ..queries import NEWEST_FIRST
 from ..registry import get_options
 from . import display, views
+from .permissions import has_model_perm
 
 if TYPE_CHECKING:
     _Base = admin.ModelAdmin[Any]
 else:
     _Base = object
-
-
-def has_model_perm(request: HttpRequest, action: str, model: Any) -> bool:
-    """Whether the request's user holds the model's ``action`` permission."""
-    opts = model._meta
-    user: Any = request.user
-    codename = get_permission_codename(action, opts)
-    return bool(user.is_active and user.has_perm(f"{opts.app_label}.{codename}"))
 
 
 def extend_template(response: HttpResponse, template: str) -> HttpResponse:

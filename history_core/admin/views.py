@@ -32,7 +32,9 @@ from ..models import DELETED, HistoricalRecordBase
 from ..pages import Page, Window, timeline
 from ..queries import NEWEST_FIRST
 from ..registry import get_options
+from ..revert import MAX_REASON_LENGTH, reason_problem
 from . import display
+from .permissions import namer
 
 if TYPE_CHECKING:
     from .mixin import HistoryAdminMixin
@@ -279,7 +281,8 @@ def compare_view(
     ):
         old, new = new, old
     options = get_options(model_admin.model)
-    changed, unchanged = display.compare_rows(options, old, new)
+    may_name = namer(model_admin.admin_site, request)
+    changed, unchanged = display.compare_rows(options, old, new, may_name)
     about = object_context(model_admin, request, pk, new)
     may_revert = model_admin.has_revert_permission(request, restoring=about["deleted"])
     versions_shown = [
@@ -369,14 +372,25 @@ def _preview(
     status: int = 200,
     **extra: Any,
 ) -> TemplateResponse:
+    """The dry run's answer: what would change, or why the revert would fail."""
     # The latest version is read before the dry run: a change made after it is a
     # conflict when the revert is confirmed.
     latest = versions.order_by(*NEWEST_FIRST).first()
-    result = record.revert(dry_run=True)
     options = get_options(model_admin.model)
+    may_name = namer(model_admin.admin_site, request)
+    try:
+        result = record.revert(dry_run=True)
+    except RevertError as error:  # the revert would refuse: say so, offer nothing
+        result, extra["error"] = None, extra.get("error") or str(error)
+    restoring = result.restored if result else latest.history_type == DELETED
     about = object_context(model_admin, request, record.object_id, latest)
-    verb = "Restore" if result.restored else "Revert"
+    verb = "Restore" if restoring else "Revert"
     title = f"{verb} {about['object_label']} to version #{record.history_id}"
+    rows: list[display.FieldRow] = []
+    if result is not None and result.restored:
+        rows = display.compare_rows(options, None, record, may_name)[0]
+    elif result is not None:
+        rows = display.preview_rows(options, result.changes, record, may_name)
     context = base_context(
         model_admin,
         request,
@@ -384,15 +398,13 @@ def _preview(
         record=record,
         record_summary=_version_summary(model_admin, record.object_id, record, False),
         latest=latest,
-        restoring=result.restored,
+        restoring=restoring,
         verb=verb,
-        rows=(
-            display.compare_rows(options, None, record)[0]
-            if result.restored
-            else display.preview_rows(options, result.changes, record)
-        ),
-        nothing_to_do=not result.changes and not result.restored,
-        reason=request.POST.get("reason", ""),
+        rows=rows,
+        refused=result is None,
+        nothing_to_do=result is not None and not result.changes and not restoring,
+        reason=request.POST.get("reason", "").replace("\x00", ""),
+        max_reason_length=MAX_REASON_LENGTH,
         **about,
         **extra,
     )
@@ -406,6 +418,11 @@ def _confirm_revert(
     if not (expected.isascii() and expected.isdigit()):
         return HttpResponseBadRequest("expected_latest must be a version id.")
     reason = request.POST.get("reason", "").strip() or None
+    problem = reason_problem(reason)
+    if problem is not None:  # the form's own error: the preview stays offered
+        return _preview(
+            model_admin, request, versions, record, 400, reason_error=problem
+        )
     try:
         result = record.revert(
             user=request.user, reason=reason, expected_latest=int(expected)

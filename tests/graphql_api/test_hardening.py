@@ -13,6 +13,17 @@ from django.db import OperationalError
 from django.test import Client
 
 from catalog.models import Category, Product
+from history_core.revert import MAX_REASON_LENGTH
+from tests.testapp.models import (
+    Document,
+    Measure,
+    Node,
+    Notice,
+    Part,
+    Queue,
+    Sku,
+    Ticket,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -115,9 +126,10 @@ def test_field_names_are_the_graphql_names_everywhere(editor: Any) -> None:
     assert answer["version"]["changedFields"] == ["categoryId"]
     assert answer["product"]["price"] == "12.00"  # not in fields: left alone
     refused = _revert(
-        editor, product.pk, {"historyId": str(first.history_id)}, fields=["category"]
+        editor, product.pk, {"historyId": str(first.history_id)}, fields=["category_id"]
     )
     assert refused["messages"][0]["code"] == "BAD_USER_INPUT"
+    assert refused["messages"][0]["field"] == "fields"
     assert "categoryId" in refused["messages"][0]["message"]
 
 
@@ -231,29 +243,6 @@ def test_a_document_may_try_only_one_password() -> None:
     assert "data" not in answer or answer["data"] is None
 
 
-def test_failed_logins_lock_out_with_the_same_answer(settings: Any) -> None:
-    settings.AXES_FAILURE_LIMIT = 3
-    get_user_model().objects.create_user("erin", password="pw-12345678")
-    client = Client()
-    answers = [_post(client, LOGIN % ("erin", f"wrong-{i}")) for i in range(3)]
-    unknown = _post(client, LOGIN % ("nobody-here", "x"))
-    locked = _post(client, LOGIN % ("erin", "pw-12345678"))  # right, but locked out
-    nul = _post(Client(), LOGIN % ("erin\\u0000", "x"))
-
-    first = answers[0]["data"]["login"]
-    assert first["messages"][0]["code"] == "INVALID_CREDENTIALS"
-    assert all(
-        a["data"]["login"] == first
-        for a in [*answers, {"data": {"login": unknown["data"]["login"]}}]
-    )
-    assert locked["data"]["login"] == first
-    assert nul["data"]["login"] == first
-    other_address = Client(REMOTE_ADDR="10.0.0.9")
-    assert (
-        _post(other_address, LOGIN % ("erin", "pw-12345678"))["data"]["login"] == first
-    )
-
-
 # -- retryable failures say so ------------------------------------------------------------
 
 
@@ -277,3 +266,136 @@ def test_a_revert_that_meets_a_lock_timeout_says_retry(
     assert answer["messages"][0]["code"] == "RETRY"
     product.refresh_from_db()
     assert product.price == Decimal("12.00")
+
+
+# -- revert's fields: exactly the names trackedModel.fields lists ---------------------
+
+
+def _two_versions() -> dict[str, Any]:
+    """One object with two versions of several field kinds, by model label."""
+    document = Document.objects.create(title="Notes", body="v1")
+    part = Part.objects.create(name="Gear", price=1)
+    node = Node.objects.create(label="root")
+    notice = Notice.objects.create(name="Closed")
+    sku = Sku.objects.create(code="SKU-1")
+    Queue.objects.create(code="ops")
+    ticket = Ticket.objects.create(title="Printer")
+    measure = Measure.objects.create(width=2)
+    product = _product()
+    changes = [
+        (document, "body", "v2"),
+        (part, "parent", Part.objects.create(name="Axle")),
+        (node, "parent", Node.objects.create(label="trunk")),
+        (notice, "pinned", True),
+        (sku, "stock", 5),
+        (ticket, "queue_id", "ops"),
+        (measure, "height", 3),
+    ]
+    for obj, field, value in changes:
+        setattr(obj, field, value)
+        obj.save()
+    objects = [product, product.category, *(obj for obj, _, _ in changes)]
+    return {obj._meta.label: obj for obj in objects}
+
+
+FIELDS_REVERT = """
+mutation($id: ID!, $to: VersionRef!, $fields: [String!]) {
+  %s(id: $id, to: $to, fields: $fields, dryRun: true) {
+    __typename ... on OperationInfo { messages { code message field } }
+  }
+}
+"""
+
+
+def _revert_fields(client: Any, document: str, variables: Any, fields: Any) -> Any:
+    answer = client.data(document, {**variables, "fields": fields})
+    return next(iter(answer.values()))
+
+
+def test_revert_takes_exactly_the_field_names_tracked_model_lists(
+    make_client: Any,
+) -> None:
+    client = make_client()
+    client.client.force_login(get_user_model().objects.create_superuser("root"))
+    for label, obj in _two_versions().items():
+        about = client.data(
+            "query($l: String!) { trackedModel(label: $l) { fields revertField } }",
+            {"l": label},
+        )["trackedModel"]
+        names = about["fields"]
+        document = FIELDS_REVERT % about["revertField"]
+        first = obj.history.earliest().history_id
+        variables = {"id": str(obj.pk), "to": {"historyId": str(first)}}
+
+        for fields in [*([n] for n in names), names]:
+            answer = _revert_fields(client, document, variables, fields)
+            assert answer["__typename"] != "OperationInfo", (label, fields, answer)
+        python_names = {f.attname for f in obj._meta.concrete_fields} - set(names)
+        for name in sorted(python_names | {"nope"}):
+            answer = _revert_fields(client, document, variables, [name])
+            message = answer["messages"][0]
+            assert (message["code"], message["field"]) == ("BAD_USER_INPUT", "fields")
+            listed = message["message"].split("tracked fields are ")[1].rstrip(".")
+            assert set(listed.split(", ")) == set(names), (label, message)
+
+
+# -- reasons: what the database can store, up to MAX_REASON_LENGTH -------------------
+
+REASON_REVERT = """
+mutation($id: ID!, $to: VersionRef!, $reason: String, $dry: Boolean!) {
+  revertProduct(id: $id, to: $to, reason: $reason, dryRun: $dry) {
+    __typename
+    ... on RevertProductPayload { version { historyChangeReason } }
+    ... on OperationInfo { messages { code message field } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("reason", "stored"),
+    [
+        ("x" * MAX_REASON_LENGTH, True),
+        ("\U0001f600" * MAX_REASON_LENGTH, True),  # characters, not bytes
+        ("é\u202e\ufeff\n\t", True),
+        ("x" * (MAX_REASON_LENGTH + 1), False),
+        ("\x00", False),
+        ("undo\x00", False),
+        ("\ud800", False),
+        ("a\udfffb", False),
+        ("\ud83d", False),  # half of an emoji's surrogate pair
+    ],
+    ids=[
+        "at-the-limit",
+        "emoji-at-the-limit",
+        "odd-but-storable",
+        "over-the-limit",
+        "nul",
+        "trailing-nul",
+        "lone-high-surrogate",
+        "lone-low-surrogate",
+        "half-a-pair",
+    ],
+)
+def test_a_reason_is_stored_whole_or_refused_as_bad_input(
+    editor: Any, reason: str, stored: bool
+) -> None:
+    product = _product()
+    count = product.history.count()
+    variables = {
+        "id": str(product.pk),
+        "to": {"historyId": str(product.history.earliest().history_id)},
+        "reason": reason,
+    }
+    for dry in (True, False):
+        answer = editor.data(REASON_REVERT, {**variables, "dry": dry})["revertProduct"]
+        if stored:
+            assert answer["__typename"] == "RevertProductPayload"
+            continue
+        message = answer["messages"][0]
+        assert (message["code"], message["field"]) == ("BAD_USER_INPUT", "reason")
+        assert reason not in message["message"] and len(message["message"]) < 200
+    if stored:
+        assert product.history.latest().history_change_reason == reason
+    else:
+        assert product.history.count() == count

@@ -167,3 +167,56 @@ def test_graphiql_is_off_when_disabled(settings: Any) -> None:
     assert response.status_code == 404
     api = Client().get(GRAPHQL, {"query": "{ me { username } }"})
     assert api.json() == {"data": {"me": None}}
+
+
+# -- caching: nothing for a user lands in a shared cache ------------------------------
+
+EXCHANGES = {
+    "GET query": lambda c: c.get(GRAPHQL, {"query": "{ me { username } }"}),
+    "POST query": lambda c: _post(c, "{ me { username } csrfToken }"),
+    "POST mutation": lambda c: _post(c, "mutation { logout }"),
+    "GraphQL error": lambda c: _post(c, '{ productHistory(id: "x") { totalCount } }'),
+    "malformed body": lambda c: c.post(GRAPHQL, "{", content_type="application/json"),
+    "wrong method": lambda c: c.put(GRAPHQL, "{}", content_type="application/json"),
+    "mutation over GET": lambda c: c.get(GRAPHQL, {"query": "mutation { logout }"}),
+    "GraphiQL": lambda c: c.get(GRAPHQL, HTTP_ACCEPT="text/html"),
+}
+
+
+def _cache_control(response: Any) -> set[str]:
+    return {
+        part.strip() for part in response.get("Cache-Control", "").split(",") if part
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("logged_in", [True, False], ids=["user", "anonymous"])
+@pytest.mark.parametrize("exchange", list(EXCHANGES))
+def test_every_graphql_answer_is_private(
+    viewer: Any, logged_in: bool, exchange: str
+) -> None:
+    """Logged in: answers are the user's. Anonymous: each sets the visitor's own CSRF
+    cookie, and csrfToken is in the body: private too."""
+    client = viewer.client if logged_in else Client()
+    response = EXCHANGES[exchange](client)
+    assert "private" in _cache_control(response), (exchange, response.status_code)
+    assert "public" not in _cache_control(response)
+
+
+@pytest.mark.django_db
+def test_a_login_answer_is_private(user: Any) -> None:
+    response = _post(
+        Client(),
+        'mutation { login(username: "alice", password: "secret-pass-1") '
+        "{ __typename } }",
+    )
+    assert response.json()["data"]["login"]["__typename"] == "LoginSuccess"
+    assert "private" in _cache_control(response)
+
+
+@pytest.mark.django_db
+def test_the_history_page_is_private_for_a_user_only(viewer: Any) -> None:
+    page = "/history/catalog.product/1/"
+    assert "private" in _cache_control(viewer.client.get(page))
+    anonymous = Client().get(page)  # the same shell for everyone, no cookie
+    assert "Cache-Control" not in anonymous and not anonymous.cookies

@@ -39,7 +39,7 @@ from django.db.models import F
 from django.db.models.signals import post_delete, pre_delete
 
 from catalog.models import Product
-from history_core import RevertConflict, RevertError, context
+from history_core import RevertConflict, RevertError, RevertRetry, context
 
 pytestmark = [
     pytest.mark.skipif(
@@ -618,6 +618,51 @@ def test_save_waiting_on_a_revert_lands_after_it(spawn: Any) -> None:
     assert versions[2]["history_context"] == {"reverted_from": first.history_id}
     assert row(product.pk)["price"] == Decimal("12.00")
     assert problems(product.pk) == []
+
+
+def test_a_dry_run_never_waits_on_a_writer(spawn: Any) -> None:
+    """A writer holds the row: the dry run answers RevertRetry at once (NOWAIT),
+    where the revert would wait for the writer."""
+    product = create()
+    _edit(product.pk, "11.00")
+    first = HISTORY.filter(id=product.pk).order_by("history_date", "history_id")[0]
+    reached, release = gate()
+
+    def saver() -> None:
+        with transaction.atomic():
+            _edit(product.pk, "12.00")
+            pause(reached, release)
+
+    s = spawn(saver)
+    assert reached.wait(TIMEOUT)
+    try:
+        with pytest.raises(RevertRetry, match="try again"):
+            first.revert(dry_run=True)
+    finally:
+        release.set()
+    s.outcome()
+    assert row(product.pk)["price"] == Decimal("12.00")
+    assert problems(product.pk) == []
+
+
+def test_a_dry_run_holds_no_lock_once_it_has_answered(spawn: Any) -> None:
+    """Inside the caller's transaction, the rehearsal's row lock goes with its
+    savepoint: a writer is not kept waiting for the caller's commit."""
+    product = create()
+    _edit(product.pk, "11.00")
+    first = HISTORY.filter(id=product.pk).order_by("history_date", "history_id")[0]
+
+    with transaction.atomic():
+        result = first.revert(dry_run=True)
+        spawn(lambda: _edit(product.pk, "12.00")).outcome()
+
+    assert [(c.field, c.new) for c in result.changes] == [("price", Decimal("10.00"))]
+    assert row(product.pk)["price"] == Decimal("12.00")
+    assert kinds(product.pk, "price") == [
+        ("+", Decimal("10.00")),
+        ("~", Decimal("11.00")),
+        ("~", Decimal("12.00")),
+    ]
 
 
 def _race_restore_with_recreate(spawn: Any) -> tuple[Product, Worker]:
