@@ -218,6 +218,7 @@ def test_concurrent_guesses_cannot_slip_past_the_limit(clock: Clock) -> None:
     assert len(passed) == 2  # the limit is 5: 3 failed, 2 in flight, the rest refused
 
 
+@pytest.mark.django_db(databases="__all__")  # Django 6's check touches every alias
 def test_the_setup_is_checked(settings: Any) -> None:
     from graphql_api.checks import check_login_throttle
 
