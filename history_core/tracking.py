@@ -80,39 +80,57 @@ def _on_class_prepared(sender: Any, **kwargs: Any) -> None:
 def drop_triggers(
     using: str = "default", plan: Any = None, apps: Any = None, **kwargs: Any
 ) -> None:
-    """``pre_migrate`` receiver: the triggers of the tables the plan alters go.
+    """``pre_migrate`` receiver: the triggers on, or writing to, the plan's tables go.
 
-    Migrations alter those tables without triggers in the way (SQLite refuses to
-    drop a column a trigger names); every other tracked table keeps recording,
-    data migrations (``RunPython``) included. ``post_migrate`` (or, if a migration
-    fails, the ``migrate`` command's own exit) installs them again.
+    They are found in the database, not in the registry: a trigger installed for a
+    model since renamed, untracked or deleted is on the plan's tables too. The
+    migrations alter those tables without triggers in the way (SQLite refuses to
+    drop a column a trigger names; a renamed history table would break the
+    inserts); every other tracked table keeps recording, data migrations
+    (``RunPython``) included. ``post_migrate`` (or, if a migration fails, the
+    ``migrate`` command's own exit) installs the current ones again.
     """
-    from .registry import _registry
-
-    altered = _altered_tables(plan or [], apps)
-    chosen = [o for o in _registry.values() if set(triggers.tables_of(o)) & altered]
-    if chosen:
-        triggers.drop(using, {n for o in chosen for n in triggers.names_of(o)})
+    tables = _plan_tables(plan or [], apps)
+    if tables and triggers.supported(using):
+        triggers.drop_touching(using, tables)
 
 
-def _altered_tables(plan: Any, state_apps: Any) -> set[str]:
-    """The tables of the models a migration plan's operations name."""
+def _plan_tables(plan: Any, state_apps: Any) -> set[str]:
+    """The tables a migration plan's operations may touch, by every name they had.
+
+    A model named by an operation is looked up in the project state before the
+    plan and in the code (after it); its default table name counts too, so a
+    model created and renamed within the plan, or gone from both, is covered.
+    """
     from django.apps import apps as live_apps
 
     tables: set[str] = set()
     for migration, _backwards in plan:
         for operation in migration.operations:
-            name = getattr(operation, "model_name", None) or getattr(
-                operation, "name", None
+            # A field operation names its model in model_name (old_name and
+            # new_name are the field's); a model operation in name / old_name /
+            # new_name (RenameModel).
+            attrs = (
+                ("model_name",)
+                if hasattr(operation, "model_name")
+                else (
+                    "name",
+                    "old_name",
+                    "new_name",
+                )
             )
-            if not isinstance(name, str):
-                continue
-            for registry in (live_apps, state_apps):
-                try:
-                    model = registry.get_model(migration.app_label, name)
-                except (LookupError, AttributeError, ValueError):
-                    continue
-                tables.add(model._meta.db_table)
+            names = {getattr(operation, attr, None) for attr in attrs}
+            table = getattr(operation, "table", None)
+            if isinstance(table, str):
+                tables.add(table)
+            for model_name in {n for n in names if isinstance(n, str)}:
+                tables.add(f"{migration.app_label}_{model_name.lower()}")
+                for registry in (live_apps, state_apps):
+                    try:
+                        model = registry.get_model(migration.app_label, model_name)
+                    except (LookupError, AttributeError, ValueError):
+                        continue
+                    tables.add(model._meta.db_table)
     return tables
 
 

@@ -396,11 +396,11 @@ def test_prune_rejects_bad_options_and_deletes_nothing(
 def test_history_triggers_check_and_install(make_product: Any) -> None:
     assert "has its triggers" in run("history_triggers", "--check")
     with connection.cursor() as cursor:
-        for table, name in triggers.installed(connection.alias):
-            if table == "catalog_product":
+        for found in triggers.installed(connection.alias):
+            if found.relname == "catalog_product":
                 on = " ON catalog_product" if connection.vendor == "postgresql" else ""
-                cursor.execute(f'DROP TRIGGER "{name}"{on}')
-    with pytest.raises(CommandError, match="without triggers"):
+                cursor.execute(f'DROP TRIGGER "{found.name}"{on}')
+    with pytest.raises(CommandError, match="trigger problem"):
         run("history_triggers", "--check", "--model", "catalog.Product")
     product = make_product()
     assert not product.history.exists()  # what --check warns about
@@ -434,12 +434,12 @@ def _plan(*targets: tuple[str, str | None]) -> Any:
 def test_migrate_drops_only_the_triggers_of_tables_it_alters() -> None:
     from history_core.tracking import drop_triggers
 
-    before = {name for _, name in triggers.installed(connection.alias)}
+    before = {found.name for found in triggers.installed(connection.alias)}
     drop_triggers(connection.alias, plan=_plan(("sessions", None)))
-    assert {name for _, name in triggers.installed(connection.alias)} == before
+    assert {found.name for found in triggers.installed(connection.alias)} == before
 
     drop_triggers(connection.alias, plan=_plan(("catalog", None)))
-    left = {table for table, _ in triggers.installed(connection.alias)}
+    left = {found.relname for found in triggers.installed(connection.alias)}
     assert "catalog_product" not in left and "catalog_historicalproduct" not in left
     assert "testapp_document" in left  # other apps' tables keep recording
 

@@ -1,7 +1,9 @@
 """Show, check or (re)install the capture triggers of tracked models.
 
 ``migrate`` installs them; this command is for databases whose tables were made
-another way, and for deployment checks (``--check`` exits 1 if any is missing).
+another way, and for deployment checks: ``--check`` installs nothing and exits 1
+when a trigger is missing, stale (its definition differs from what the code would
+install today) or orphaned (left by a model no longer tracked).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import router
 
 from ... import triggers
 from ..selection import add_selection_arguments, selected_options
@@ -24,27 +27,52 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check",
             action="store_true",
-            help="Install nothing; exit with status 1 if a tracked model lacks triggers.",
+            help=(
+                "Install nothing; exit with status 1 if a trigger is missing, stale "
+                "or orphaned."
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         using: str = options["database"]
+        if not triggers.supported(using):
+            raise CommandError(
+                f"Database '{using}' is not PostgreSQL or SQLite: history_core cannot "
+                "install triggers there."
+            )
         chosen = selected_options(options["models"])
         if not options["check"]:
             count = triggers.install(chosen, using)
             self.stdout.write(f"Installed the triggers of {count} tracked model(s).")
             return
-        present = {name for _, name in triggers.installed(using)}
-        missing = [o.label for o in chosen if triggers.expected(o, using) - present]
-        for label in missing:
+        everything = not options["models"]
+        report = triggers.check(chosen, using, everything=everything)
+        for label, name in report.missing:
+            self.stdout.write(f"{label}: trigger {name} missing (changes not recorded)")
+        for label, name in report.stale:
             self.stdout.write(
-                f"{label}: triggers missing (changes may not be recorded)"
+                f"{label}: trigger {name} stale (not the definition this code installs)"
             )
-        if missing:
+        for table, name in report.orphaned:
+            self.stdout.write(
+                f"{table}: trigger {name} orphaned (no tracked model needs it)"
+            )
+        by_label = {o.label: o for o in chosen}
+        unmigrated = [
+            label
+            for label in report.unready
+            if router.allow_migrate_model(using, by_label[label].model)
+        ]
+        for label in unmigrated:
+            self.stdout.write(f"{label}: tables missing (not migrated on '{using}')")
+        problems = len(report.missing) + len(report.stale) + len(report.orphaned)
+        if problems or unmigrated:
             raise CommandError(
-                f"{len(missing)} tracked model(s) without triggers on '{using}': run "
-                "`manage.py migrate` or `manage.py history_triggers`."
+                f"{problems} trigger problem(s) and {len(unmigrated)} unmigrated tracked "
+                f"model(s) on '{using}': run `manage.py migrate` or "
+                "`manage.py history_triggers`."
             )
         self.stdout.write(
-            f"Every selected tracked model has its triggers on '{using}'."
+            f"Every selected tracked model has its triggers on '{using}', as this code "
+            "installs them."
         )
