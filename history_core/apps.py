@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -51,14 +52,33 @@ def _triggers_back_on_error(using: str | None) -> Iterator[None]:
         raise
 
 
+def _warn_at_start_up(command: Any, options: dict[str, Any]) -> None:
+    """``runserver``: say, once, if the database's triggers are not the expected ones.
+
+    With the autoreloader, the serving child process says it (not the watcher).
+    """
+    from django.utils import autoreload
+
+    from . import checks
+
+    if options.get("use_reloader", True) and (
+        os.environ.get(autoreload.DJANGO_AUTORELOAD_ENV) != "true"
+    ):
+        return
+    for warning in checks.trigger_warnings([DEFAULT_DB_ALIAS]):
+        command.stderr.write(f"{warning}\n\tHINT: {warning.hint}")
+
+
 def _record_command_names() -> None:
     """Make every management command's changes record the command's name."""
-    from . import compat
+    from . import checks, compat
     from .context import context
 
     def make_wrapper(original: Any) -> Any:
-        def execute(command: Any, *args: Any, **options: Any) -> Any:
-            name = type(command).__module__.rsplit(".", 1)[-1]
+        # The command comes positionally only: ``shell`` has an option named
+        # ``command`` (``shell -c``), passed as a keyword.
+        def execute(*args: Any, **options: Any) -> Any:
+            name = type(args[0]).__module__.rsplit(".", 1)[-1]
             with context(command=name), ExitStack() as stack:
                 if name == "flush":  # emptying every table includes history tables
                     stack.enter_context(_without_triggers(options.get("database")))
@@ -66,7 +86,11 @@ def _record_command_names() -> None:
                     stack.enter_context(
                         _triggers_back_on_error(options.get("database"))
                     )
-                return original(command, *args, **options)
+                    # migrate puts the triggers right: no warning that they are not.
+                    stack.enter_context(checks.quiet_trigger_checks())
+                if name == "runserver":
+                    _warn_at_start_up(args[0], options)
+                return original(*args, **options)
 
         return execute
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -63,7 +62,6 @@ def test_a_body_that_is_not_utf8_is_a_bad_request() -> None:
 def test_deeply_nested_json_is_refused_quickly(request: Any, who: str) -> None:
     client = request.getfixturevalue(who).client
     query = "{ me { username } }"
-    start = time.perf_counter()
     responses = [
         _post_raw(client, DEEP),
         _post_raw(
@@ -75,7 +73,6 @@ def test_deeply_nested_json_is_refused_quickly(request: Any, who: str) -> None:
     for response in responses:
         error = _error(response, 400, "BAD_REQUEST")
         assert f"deeper than {MAX_JSON_DEPTH}" in error["message"]
-    assert time.perf_counter() - start < 2
 
 
 def test_json_nested_up_to_the_limit_is_accepted(viewer: Any) -> None:

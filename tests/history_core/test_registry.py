@@ -192,3 +192,31 @@ def test_user_history_survives_the_users_deletion(make_product: Any) -> None:
     assert historical_user._meta.app_label == "testapp"
     field_names = {f.name for f in historical_user._meta.fields}
     assert not field_names & {"password", "last_login"}
+
+
+def test_check_e005_a_tracked_model_where_no_trigger_can_record_it(
+    monkeypatch: Any,
+) -> None:
+    from types import SimpleNamespace
+
+    from history_core import checks
+
+    class Databases(dict[str, Any]):
+        pass
+
+    fake = Databases(
+        default=SimpleNamespace(vendor="sqlite"), legacy=SimpleNamespace(vendor="mysql")
+    )
+    monkeypatch.setattr(checks, "connections", fake)
+    errors = [
+        e for e in checks.check_capture_databases() if e.id == "history_core.E005"
+    ]
+    assert errors and all("'legacy' (mysql)" in e.msg for e in errors)
+    assert {e.obj for e in errors} >= {Product, Document}
+
+
+def test_shell_command_option_is_not_taken_for_the_command(capsys: Any) -> None:
+    from django.core.management import call_command
+
+    call_command("shell", command="print('from the shell')")  # manage.py shell -c
+    assert "from the shell" in capsys.readouterr().out

@@ -58,13 +58,18 @@ class Command(BaseCommand):
                 f"{table}: trigger {name} orphaned (no tracked model needs it)"
             )
         by_label = {o.label: o for o in chosen}
-        unmigrated = [
-            label
-            for label in report.unready
-            if router.allow_migrate_model(using, by_label[label].model)
-        ]
-        for label in unmigrated:
-            self.stdout.write(f"{label}: tables missing (not migrated on '{using}')")
+        unmigrated = []
+        for label in report.unready:
+            model = by_label[label].model
+            if model._meta.can_migrate(using) and router.allow_migrate_model(
+                using, model
+            ):
+                unmigrated.append(label)
+                self.stdout.write(
+                    f"{label}: tables missing (not migrated on '{using}')"
+                )
+            else:  # unmanaged, or routed to another database
+                self.stdout.write(f"{label}: no table on '{using}' (not migrated here)")
         problems = len(report.missing) + len(report.stale) + len(report.orphaned)
         if problems or unmigrated:
             raise CommandError(
