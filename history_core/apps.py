@@ -52,6 +52,26 @@ def _triggers_back_on_error(using: str | None) -> Iterator[None]:
         raise
 
 
+def _between_migrations(command: Any, using: str | None) -> None:
+    """Around each migration of the plan: its tables' triggers go before it, and
+    every tracked model whose tables fit the code's model gets them back after it,
+    so that later data migrations are recorded."""
+    from . import compat
+    from .tracking import migration_applied, migration_starts
+
+    alias = using or DEFAULT_DB_ALIAS
+
+    def after(action: str, migration: Any, fake: bool) -> None:
+        if fake or migration is None:
+            return
+        if action in ("apply_start", "unapply_start"):
+            migration_starts(alias, migration)
+        elif action in ("apply_success", "unapply_success"):
+            migration_applied(alias)
+
+    compat.wrap_migration_progress(command, after)
+
+
 def _warn_at_start_up(command: Any, options: dict[str, Any]) -> None:
     """``runserver``: say, once, if the database's triggers are not the expected ones.
 
@@ -88,6 +108,7 @@ def _record_command_names() -> None:
                     )
                     # migrate puts the triggers right: no warning that they are not.
                     stack.enter_context(checks.quiet_trigger_checks())
+                    _between_migrations(args[0], options.get("database"))
                 if name == "runserver":
                     _warn_at_start_up(args[0], options)
                 return original(*args, **options)

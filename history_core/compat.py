@@ -161,3 +161,20 @@ def has_composite_pk(model: Any) -> bool:
     """Whether ``model``'s primary key spans several columns (Django 5.2+)."""
     pk = model._meta.pk
     return pk is not None and type(pk).__name__ == "CompositePrimaryKey"
+
+
+def wrap_migration_progress(command: Any, after: Any) -> None:
+    """Call ``after(action, migration, fake)`` after each progress report of a
+    ``migrate`` command instance.
+
+    ``migrate``'s ``handle()`` hands its method ``migration_progress_callback`` to
+    the ``MigrationExecutor``, which reports ``apply_start`` / ``apply_success``
+    (and ``unapply_…``) around each migration; we shadow it on the instance.
+    """
+    original = command.migration_progress_callback
+
+    def progress(action: str, migration: Any = None, fake: bool = False) -> None:
+        original(action, migration, fake)
+        after(action, migration, fake)
+
+    command.migration_progress_callback = progress

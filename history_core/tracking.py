@@ -134,6 +134,27 @@ def _plan_tables(plan: Any, state_apps: Any) -> set[str]:
     return tables
 
 
+def migration_starts(using: str, migration: Any) -> None:
+    """Before one migration of a plan runs: the triggers on its tables go."""
+    tables = _plan_tables([(migration, False)], None)
+    if tables and triggers.supported(using):
+        triggers.drop_touching(using, tables)
+
+
+def migration_applied(using: str) -> list[str]:
+    """After one migration of a plan: models whose tables fit get their triggers.
+
+    A data migration later in the plan is then recorded whenever the schema already
+    has the code's shape; models whose tables do not fit yet stay without.
+    """
+    from .registry import _registry
+
+    if not triggers.supported(using):
+        return []
+    with transaction.atomic(using=using):
+        return triggers.repair(list(_registry.values()), using)
+
+
 def install_triggers(using: str = "default", **kwargs: Any) -> int:
     """``post_migrate`` receiver: (re)install every tracked model's triggers.
 

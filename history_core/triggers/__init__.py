@@ -57,10 +57,12 @@ __all__ = [
     "drop",
     "drop_touching",
     "expected",
+    "fits",
     "install",
     "installed",
     "missing_tables",
     "names_of",
+    "repair",
     "statements",
     "supported",
     "tables_of",
@@ -203,6 +205,47 @@ def install(options_list: Sequence[TrackingOptions], using: str) -> int:
             for trigger in vendor.triggers(options, connection):
                 vendor.install(cursor, connection, trigger)
     return len(ready)
+
+
+def fits(options: TrackingOptions, using: str) -> bool:
+    """Whether ``using``'s tables have every column ``options.model``'s triggers use.
+
+    In the middle of a ``migrate`` plan the tables may have an older shape than the
+    code's models; triggers built from the code are only installed where they fit.
+    """
+    connection = connections[using]
+    vendor = _vendor(connection)
+    history = options.historical_model._meta.db_table
+    meta = {f.column for f in options.historical_model._meta.concrete_fields}
+    with connection.cursor() as cursor:
+        if not meta <= vendor.columns(cursor, connection, history):
+            return False
+        for source in sources(options):
+            wanted = {source.pk_column} | {f.column for f in source.fields}
+            if not wanted <= vendor.columns(cursor, connection, source.table):
+                return False
+    return True
+
+
+def repair(options_list: Sequence[TrackingOptions], using: str) -> list[str]:
+    """Install the triggers of the models whose tables fit and whose triggers are
+    missing or stale; return their labels. Models whose tables do not fit (yet)
+    are left without."""
+    connection = connections[using]
+    if connection.vendor not in VENDORS:
+        return []
+    vendor = _vendor(connection)
+    found = {i.name: i for i in installed(using)}
+    repaired = []
+    for options in options_list:
+        wanted = vendor.triggers(options, connection)
+        if all(t.name in found and vendor.current(found[t.name], t) for t in wanted):
+            continue
+        if missing_tables(options, using) or not fits(options, using):
+            continue
+        install([options], using)
+        repaired.append(options.label)
+    return repaired
 
 
 @dataclass

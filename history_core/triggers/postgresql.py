@@ -204,6 +204,16 @@ def exists(cursor: Any, connection: Any, table: str) -> bool:
     return bool(cursor.fetchone()[0])
 
 
+def columns(cursor: Any, connection: Any, table: str) -> set[str]:
+    """The column names of ``table`` (empty if it does not exist)."""
+    cursor.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+        "AND attnum > 0 AND NOT attisdropped",
+        [connection.ops.quote_name(table)],
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
 def installed(cursor: Any) -> list[Installed]:
     """Every history_core trigger in the database, on any table or schema."""
     cursor.execute(

@@ -117,6 +117,12 @@ def exists(cursor: Any, connection: Any, table: str) -> bool:
     return cursor.fetchone() is not None
 
 
+def columns(cursor: Any, connection: Any, table: str) -> set[str]:
+    """The column names of ``table`` (empty if it does not exist)."""
+    cursor.execute("SELECT name FROM pragma_table_info(%s)", [table])
+    return {row[0] for row in cursor.fetchall()}
+
+
 def installed(cursor: Any) -> list[Installed]:
     """Every history_core trigger in the database."""
     cursor.execute(

@@ -109,6 +109,25 @@ def test_contract_base_command_execute_is_wrapped_once_with_its_signature() -> N
     assert BaseCommand.execute is execute
 
 
+def test_contract_migrate_hands_its_progress_callback_to_the_executor() -> None:
+    import inspect
+
+    from django.core.management.commands import migrate
+
+    command = migrate.Command()
+    seen: list[tuple[str, Any, bool]] = []
+    compat.wrap_migration_progress(command, lambda *report: seen.append(report))
+    command.verbosity = 0
+    command.migration_progress_callback("apply_start", "m", False)
+    assert seen == [("apply_start", "m", False)]
+    source = inspect.getsource(migrate)
+    assert "MigrationExecutor(connection, self.migration_progress_callback)" in source
+    parameters = inspect.signature(
+        migrate.Command.migration_progress_callback
+    ).parameters
+    assert list(parameters) == ["self", "action", "migration", "fake"]
+
+
 @pytest.mark.django_db
 def test_contract_queryset_clone_is_what_chaining_calls(make_product: Any) -> None:
     product = make_product()

@@ -113,6 +113,7 @@ result = {
     "widget": [(v.name, v.dimension, v.history_type, v.history_change_reason)
                for v in w.history.order_by("history_date", "history_id")],
     "widget_versions": m.Widget.history.count(),
+    "widget_names": sorted(set(m.Widget.history.values_list("name", flat=True))),
     "long": sorted(set(m.LongTable.history.values_list("name", flat=True))),
     "long_after": longs.history.count(),
     "rows": sorted(m.Widget.objects.values_list("name", flat=True)),
@@ -157,6 +158,11 @@ def test_a_release_migrates_and_leaves_the_right_triggers(
         after["long"]
     )
     assert f"changed at {state}" in after["long"]
+    # Widget's triggers come back once its tables have the code's shape (from
+    # 0007, its final table, on): later data migrations are recorded.
+    assert {f"step {n}" for n in later if n >= 8} <= set(after["widget_names"])
+    if state < 6:  # 0006 wrote migrapp_widget, which the code no longer has
+        assert "step 6" not in after["widget_names"]
     assert after["long_after"] == 1
     assert "step 12" in after["gadgets"]
     if POSTGRES:  # a table in another schema records like any other
@@ -172,9 +178,14 @@ def test_a_new_install_runs_the_squashed_plan_back_to_zero_and_forward(
     after = inspect(database, CHECK_AFTER)
     assert after["widget"][-1] == ["after", 8, "~", "after the release"]
     assert set(after["rows"]) == {"step 12", "seen by 12", "after"}
-    # A new database has no triggers before its first migrate ends: what its data
-    # migrations write is the starting point, not history (see populate_history).
-    assert after["long"] == ["long after"]
+    # Triggers are installed as soon as a table has the code's shape, after the
+    # migration that gave it: the data migrations after it are recorded (not those
+    # inside the squashed migration that created the table; Widget has its final
+    # table from 0007 on).
+    assert {"step 6", "step 12", "long after"} <= set(after["long"])
+    assert not {"step 2", "seen by 4"} & set(after["long"])
+    assert {"step 8", "step 12"} <= set(after["widget_names"])
+    assert "step 6" not in after["widget_names"]
 
 
 def test_check_reports_stale_and_orphaned_triggers(database: str) -> None:
@@ -227,3 +238,12 @@ def runserver_start(url: str) -> str:
         server.kill()
         server.wait(timeout=30)
     return "".join(said)
+
+
+def test_history_triggers_removes_orphaned_triggers(database: str) -> None:
+    deploy(database, 10, "0010_data")
+    assert "orphaned" in manage(database, 12, "history_triggers", "--check", ok=False)
+    manage(database, 12, "history_triggers")
+    assert "as this code installs them" in manage(
+        database, 12, "history_triggers", "--check"
+    )

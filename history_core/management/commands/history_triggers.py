@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import router
 
 from ... import triggers
+from ...tracking import install_triggers
 from ..selection import add_selection_arguments, selected_options
 
 
@@ -42,7 +43,10 @@ class Command(BaseCommand):
             )
         chosen = selected_options(options["models"])
         if not options["check"]:
-            count = triggers.install(chosen, using)
+            if options["models"]:
+                count = triggers.install(chosen, using)
+            else:  # every model: orphaned triggers go too
+                count = install_triggers(using)
             self.stdout.write(f"Installed the triggers of {count} tracked model(s).")
             return
         everything = not options["models"]
