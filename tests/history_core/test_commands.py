@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
@@ -457,3 +458,34 @@ def test_a_failed_migrate_puts_the_triggers_back(monkeypatch: Any) -> None:
         call_command("migrate", verbosity=0)
 
     assert "has its triggers" in run("history_triggers", "--check")
+
+
+@pytest.mark.django_db
+def test_history_triggers_check_reports_a_trigger_changed_by_hand() -> None:
+    from history_core import get_options
+
+    options = get_options(Product)
+    trigger = next(
+        t
+        for t in triggers.triggers_of(options, connection.alias)
+        if t.name.endswith("_u") and t.table == "catalog_product"
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # the function's body, edited
+            cursor.execute(
+                trigger.function.replace("RETURN NULL;", "RETURN NULL; -- x")
+            )
+        else:  # the trigger, made again without history_core's definition
+            cursor.execute(f'DROP TRIGGER "{trigger.name}"')
+            cursor.execute(
+                trigger.create.replace(" BEGIN /* history_core ", " BEGIN /* ")
+            )
+    with pytest.raises(CommandError, match="trigger problem"):
+        run("history_triggers", "--check", "--model", "catalog.Product")
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("history_triggers", "--check", stdout=out)
+    assert f"catalog.Product: trigger {trigger.name} stale" in out.getvalue()
+
+    run("history_triggers", "--model", "catalog.Product")
+    assert "as this code installs them" in run("history_triggers", "--check")

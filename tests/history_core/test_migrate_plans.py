@@ -84,9 +84,9 @@ def inspect(url: str, code: str) -> Any:
 
 def deploy(url: str, state: int, target: str) -> None:
     """Step ``state``'s release: its migrations, then writes through its ORM."""
-    manage(url, state, "migrate", "--noinput", "-v", "0")
-    if target:
-        manage(url, state, "migrate", "migrapp", target, "--noinput", "-v", "0")
+    # migrapp's own plan (with what it depends on); the other apps come with the
+    # last step's migrate.
+    manage(url, state, "migrate", "migrapp", target, "--noinput", "-v", "0")
     tracked = ["Gizmo" if state < 6 else "Widget", "LongTable"]
     tracked += ["Gadget"] if state < 10 else []
     tracked += ["Elsewhere"] if POSTGRES else []
@@ -128,7 +128,6 @@ result = {
     [
         (4, "0001_initial_squashed_0004_data"),
         (6, "0006_data"),
-        (8, "0008_data"),
         (10, "0010_data"),
     ],
 )
