@@ -9,6 +9,8 @@ Public API::
         history = HistoricalRecords()
 """
 
+__version__ = "0.1.0"
+
 from .context import context
 from .diff import ModelChange, ModelDelta
 from .exceptions import (
