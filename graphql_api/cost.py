@@ -25,22 +25,28 @@ A query above ``GRAPHQL_API["MAX_COST"]`` (default 2,000) is refused with
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import router
 from graphql import (
     BooleanValueNode,
+    EnumValueNode,
     ExecutionResult,
     FieldNode,
     GraphQLNamedType,
     GraphQLObjectType,
     GraphQLSchema,
     IntValueNode,
+    ListValueNode,
     NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValueNode,
     VariableNode,
     get_named_type,
@@ -53,6 +59,7 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from history_core.pages import MAX_PAGE_SIZE
+from history_core.queries import estimated_rows
 
 from .errors import ApiError
 from .limits import Fragments, fields_of, fragments_of
@@ -60,22 +67,83 @@ from .limits import Fragments, fields_of, fragments_of
 DEFAULT_MAX_COST = 2000
 DEFAULT_PAGE_SIZE = 20
 LOOKUP_COST = 25
+# The least a field that scans costs, however small its tables: at most 13 fit.
+SCAN_COST = 150
+# Rows of a history table that one unit of the budget pays for, per kind of scan
+# (one unit is about 0.125 ms: the default budget, 2,000, is 250 ms). Measured on
+# PostgreSQL 15 over 1,000,000 rows by bench/scanbench.py, with a margin.
+ROWS_PER_UNIT = {
+    "count": 1250,  # COUNT over an index, no row read: about 0.1 us a row
+    "filter": 150,  # an index walk reading each row to test an unindexed filter
+    "as_of": 40,  # every version up to T ranked by object, then the newest looked up
+}
+TABLE_SIZE_TTL = 60.0  # seconds a table's size estimate is reused
+CREATED, DELETED = "CREATED", "DELETED"
+# Kinds of change with an index of their own (partial indexes on history_date).
+INDEXED_TYPES = frozenset({CREATED, DELETED})
 
 
 @dataclass(frozen=True)
 class Cost:
-    """Objects returned, and lookups (batched queries) run to fetch them."""
+    """Objects returned, lookups (batched queries) run to fetch them, and scans."""
 
     objects: int = 0
     lookups: int = 0
+    scans: int = 0
 
     def __add__(self, other: Cost) -> Cost:
-        return Cost(self.objects + other.objects, self.lookups + other.lookups)
+        return Cost(
+            self.objects + other.objects,
+            self.lookups + other.lookups,
+            self.scans + other.scans,
+        )
 
     @property
     def total(self) -> int:
         """The cost checked against the budget."""
-        return self.objects + LOOKUP_COST * self.lookups
+        return self.objects + LOOKUP_COST * self.lookups + self.scans
+
+
+READS = "history_reads"  # the key of HistoryReads in a root field's metadata
+
+
+@dataclass(frozen=True)
+class HistoryReads:
+    """What a root field reads: set by the schema builder, read by the estimate.
+
+    ``kind`` is ``"timeline"`` (one object's versions), ``"as_of"`` (every object
+    at an instant) or ``"feed"`` (every model's versions); ``models`` are the
+    historical models, ``labels`` their tracked models' labels, in the same order.
+    """
+
+    kind: str
+    models: tuple[Any, ...]
+    labels: tuple[str, ...]
+
+
+_sizes: dict[tuple[str, str], tuple[float, int]] = {}
+
+
+def table_rows(historical_model: Any) -> int:
+    """A history table's size estimate, reused for ``TABLE_SIZE_TTL`` seconds."""
+    using = router.db_for_read(historical_model)
+    key = (using, historical_model._meta.db_table)
+    now = time.monotonic()
+    cached = _sizes.get(key)
+    if cached is None or cached[0] < now:
+        cached = (now + TABLE_SIZE_TTL, estimated_rows(historical_model, using))
+        _sizes[key] = cached
+    return cached[1]
+
+
+def forget_table_sizes() -> None:
+    """Drop the cached size estimates (the next estimate looks them up again)."""
+    _sizes.clear()
+
+
+def scan_cost(kind: str, rows: int) -> int:
+    """What one scan of ``kind`` over ``rows`` rows costs."""
+    return math.ceil(rows / ROWS_PER_UNIT[kind])
 
 
 class QueryTooCostly(ApiError):
@@ -112,10 +180,12 @@ class CostEstimate:
         schema: GraphQLSchema,
         fragments: Fragments,
         variables: dict[str, Any],
+        rows: Any = table_rows,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
+        self.rows = rows
         self._memo: dict[tuple[Any, ...], Cost] = {}
 
     def operation(self, operation: OperationDefinitionNode) -> Cost:
@@ -138,6 +208,7 @@ class CostEstimate:
             return Cost(
                 max((c.objects for c in costs), default=0),
                 sum(c.lookups for c in costs),
+                sum(c.scans for c in costs),
             )
         if is_object_type(graphql_type):
             return self._on(sets, graphql_type, page)
@@ -194,7 +265,62 @@ class CostEstimate:
         listed = is_list_type(get_nullable_type(definition.type))
         count = (page or 1) if listed else 1
         lookup = 0 if is_plumbing(parent, name) else 1
-        return Cost(count * (1 + below.objects), below.lookups + lookup)
+        scans = self._scans(nodes, definition, returned, sets)
+        return Cost(
+            count * (1 + below.objects), below.lookups + lookup, below.scans + scans
+        )
+
+    def _scans(
+        self,
+        nodes: list[FieldNode],
+        definition: Any,
+        returned: GraphQLNamedType,
+        sets: tuple[SelectionSetNode, ...],
+    ) -> int:
+        """The cost of the table scans a root field's SQL implies (0 if none)."""
+        backref = (definition.extensions or {}).get("strawberry-definition")
+        reads = getattr(backref, "metadata", {}).get(READS)
+        if reads is None:
+            return 0
+        scans = self._scan_kinds(reads, nodes[0], self._counts(sets, returned))
+        if not scans:
+            return 0
+        cost = sum(scan_cost(kind, self.rows(model)) for kind, model in scans)
+        return max(SCAN_COST, cost)
+
+    def _scan_kinds(
+        self, reads: HistoryReads, node: FieldNode, counts: int
+    ) -> list[tuple[str, Any]]:
+        """The scans of ``node``: (kind, historical model) pairs, one per scan."""
+        types = _listed(self._argument(node, "types"))
+        filtered = types is not None and types != []
+        if reads.kind == "as_of":  # the page, and each totalCount again
+            return [("as_of", m) for m in reads.models] * (1 + counts)
+        if reads.kind == "timeline":  # an object may hold the whole table
+            kinds = ["filter"] if filtered else []
+            kinds += ["filter" if filtered else "count"] * counts
+            return [(k, m) for k in kinds for m in reads.models]
+        indexed = (
+            isinstance(types, list) and len(types) == 1 and types[0] in INDEXED_TYPES
+        )
+        by_user = self._argument(node, "userId") is not None
+        if not filtered or (indexed and not by_user):
+            return []
+        wanted = _listed(self._argument(node, "models"))
+        return [
+            ("filter", model)
+            for model, label in zip(reads.models, reads.labels, strict=True)
+            if not isinstance(wanted, list) or label in wanted
+        ]
+
+    def _counts(
+        self, sets: tuple[SelectionSetNode, ...], returned: GraphQLNamedType
+    ) -> int:
+        """How many ``totalCount`` fields (by response name) the selection holds."""
+        if not is_object_type(returned) or "totalCount" not in returned.fields:
+            return 0
+        fields = self._collect(sets, returned)
+        return sum(1 for f in fields.values() if f[0].name.value == "totalCount")
 
     def _page(self, node: FieldNode) -> int:
         """The page size a connection field asks for, within [1, MAX_PAGE_SIZE]."""
@@ -224,14 +350,22 @@ class CostEstimate:
 
 
 def value_of(value: ValueNode, variables: dict[str, Any]) -> Any:
-    """An Int or Boolean argument's value, literal or variable (else None)."""
+    """An argument's value, literal or variable: Int, Boolean, String, an enum's
+    name, or a list of them (else None)."""
     if isinstance(value, VariableNode):
         return variables.get(value.name.value)
     if isinstance(value, IntValueNode):
         return int(value.value)
-    if isinstance(value, BooleanValueNode):
+    if isinstance(value, BooleanValueNode | StringValueNode | EnumValueNode):
         return value.value
+    if isinstance(value, ListValueNode):
+        return [value_of(v, variables) for v in value.values]
     return None
+
+
+def _listed(value: Any) -> Any:
+    """A list argument given as one value (GraphQL accepts it) as a list of it."""
+    return [value] if isinstance(value, str) else value
 
 
 def _variables(
@@ -251,13 +385,18 @@ def estimate_cost(
     document: Any,
     operation_name: str | None = None,
     variables: dict[str, Any] | None = None,
+    rows: Any = table_rows,
 ) -> Cost:
-    """The cost of the operation of ``document`` that would run (nothing if none)."""
+    """The cost of the operation of ``document`` that would run (nothing if none).
+
+    ``rows`` maps a historical model to its table's size (default: ``table_rows``).
+    """
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         return Cost()
     fragments = fragments_of(document.definitions)
-    estimate = CostEstimate(schema, fragments, _variables(operation, variables))
+    values = _variables(operation, variables)
+    estimate = CostEstimate(schema, fragments, values, rows)
     return estimate.operation(operation)
 
 
@@ -278,8 +417,10 @@ class QueryCostLimiter(SchemaExtension):
             if cost > budget:
                 error = QueryTooCostly(
                     f"This query's estimated cost is {cost:,}, over the budget of "
-                    f"{budget:,}: ask for smaller pages (first/last), fewer aliases or "
-                    "fewer nested versions (prevVersion, nextVersion, related versions).",
+                    f"{budget:,}: ask for smaller pages (first/last), fewer aliases, "
+                    "fewer nested versions (prevVersion, nextVersion, related versions) "
+                    "or fewer fields that read a whole history table (totalCount, "
+                    "as-of lists, filters by types).",
                     cost=cost,
                     maxCost=budget,
                 )

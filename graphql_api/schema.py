@@ -26,7 +26,7 @@ from strawberry.types import Info
 from history_core import get_options, get_registered_models
 
 from . import builder, metadata, session
-from .cost import QueryCostLimiter
+from .cost import READS, HistoryReads, QueryCostLimiter
 from .errors import should_mask
 from .limits import depth_limit
 from .metadata import TrackedModel
@@ -81,9 +81,15 @@ def _feed_field(apis: dict[Any, Any]) -> Any:
             apis, info, first, after, models, since, until, types, user_id
         )
 
+    reads = HistoryReads(
+        "feed",
+        tuple(api.options.historical_model for api in apis.values()),
+        tuple(api.options.label for api in apis.values()),
+    )
     return strawberry.field(
         resolver=history_feed,
         description="Every change across the models you may read, newest first.",
+        metadata={READS: reads},
     )
 
 

@@ -120,6 +120,20 @@ def object_as_of(options: Any, using: str, pk: Any, ts: datetime) -> Any:
     return options.build_instance(found[2:], using)
 
 
+def estimated_rows(historical_model: Any, using: str) -> int:
+    """An upper bound on the rows of a history table: the span of its ``history_id``.
+
+    Two probes of the primary key, whatever the table's size. Ids are never reused,
+    so rows pruned from the middle of the span still count.
+    """
+    span = historical_model._default_manager.db_manager(using).aggregate(
+        low=models.Min("history_id"), high=models.Max("history_id")
+    )
+    if span["low"] is None:
+        return 0
+    return int(span["high"] - span["low"] + 1)
+
+
 class InstanceIterable(ValuesListIterable):
     """Yields the tracked object as it was in each record, instead of the record.
 
