@@ -12,7 +12,32 @@ expanded, fields merged by response name, ``@skip``/``@include`` applied) and ad
   connection's ``edges``/``pageInfo`` and an edge's ``node``) costs ``LOOKUP_COST``
   once per place it appears in the expanded query, whatever the page size: pages
   are batched, so a lookup is one or two SQL queries for the whole page (on
-  PostgreSQL about as long as serializing 25 versions; see ``bench/costbench.py``).
+  PostgreSQL about as long as serializing 25 versions; see ``bench/costbench.py``);
+* **scans**: a root field whose SQL may read a whole history table costs that scan,
+  by the table's size (:func:`table_rows`: the span of its ``history_id``, two
+  index probes, reused for a minute) over the rows one unit pays for
+  (``ROWS_PER_UNIT``), and at least ``SCAN_COST`` per field.
+
+What each root field reads, index-bounded unless said (``HistoryReads``, set by the
+schema builder on the field):
+
+* ``<model>History`` (a timeline): the page walks the ``(object id, history_date,
+  history_id)`` index from its cursor (``since``/``until`` bound the walk too);
+  ``types`` is a filter on rows, a scan of the object's versions, and
+  ``totalCount`` counts them: both charged as a scan of the table, since one object
+  may hold all of it (``"filter"``, or ``"count"`` without ``types``);
+* ``<models>AsOf``: ranks every version up to the instant, object by object, then
+  looks the newest up; the page and each ``totalCount`` are a scan each
+  (``"as_of"``);
+* ``historyFeed``: per model read, a walk of the ``(history_date, history_id)``
+  index (``since``/``until``), of the partial creations or deletions index
+  (``types: [CREATED]`` or ``[DELETED]``), or of ``(history_user, history_date,
+  history_id)`` (``userId``); any other ``types``, or ``types`` with ``userId``,
+  filters row after row: a ``"filter"`` scan of each model's table (of the models
+  in ``models``, or of every tracked one);
+* ``<model>AsOf``, ``<model>Diff``, ``node``, ``revert<Model>``, and the lookups
+  below a page (``prevVersion``, ``nextVersion``, related versions, ``historyUser``,
+  ``changes``): probes of one object's index or of primary keys.
 
 An interface or union returns the objects of its most expensive possible type, and
 runs the lookups of every possible type (each model's rows are looked up apart);
@@ -20,7 +45,9 @@ scalars and introspection fields are free. ``prevVersion``, ``nextVersion`` and
 related versions (``category``) cost like any object, and their selections count
 again at every use: they are how a small document asks for an exponential answer.
 A query above ``GRAPHQL_API["MAX_COST"]`` (default 2,000) is refused with
-``QUERY_TOO_COSTLY`` before any resolver runs.
+``QUERY_TOO_COSTLY`` before any resolver runs. One unit is about 0.125 ms of
+PostgreSQL work (2,000 is 250 ms): ``bench/scanbench.py`` times the slowest
+request the budget accepts on a 1,000,000-row history table.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from graphql import parse
 
 from catalog.models import Product
@@ -158,3 +160,21 @@ def test_a_field_that_scans_costs_at_least_the_floor() -> None:
     assert _cost("{ historyFeed(types: UPDATED) { edges { cursor } } }", 10).scans == (
         SCAN_COST
     )
+
+
+def test_a_tables_size_is_looked_up_once_not_per_request(
+    viewer: Any, product: Product
+) -> None:
+    query = "{ " + COUNT_AS_OF + " }"
+    with CaptureQueriesContext(connection) as first:
+        viewer.data(query)
+    with CaptureQueriesContext(connection) as second:
+        viewer.data(query)
+
+    def lookups(captured: Any) -> list[str]:
+        sql = [q["sql"] for q in captured.captured_queries]
+        return [q for q in sql if "MAX(" in q and "history_id" in q]
+
+    assert len(lookups(first)) == 1
+    assert lookups(second) == []
+    assert len(first.captured_queries) == len(second.captured_queries) + 1
