@@ -8,9 +8,13 @@ expanded, fields merged by response name, ``@skip``/``@include`` applied) and ad
 * **objects**: each field returning an object costs 1 per object, plus its
   selections; a connection's ``edges`` count once per row of its page
   (``first``/``last``, literal or variable; default 20, at most 100);
+* **scalar fields**: each costs ``1 / FIELDS_PER_UNIT`` per object it is read on
+  (rounded up over the query): resolving and serializing one is about as long
+  as a third of an object;
 * **lookups**: each field that fetches objects (anything returning objects but a
   connection's ``edges``/``pageInfo`` and an edge's ``node``) costs ``LOOKUP_COST``
-  once per place it appears in the expanded query, whatever the page size: pages
+  once per place it appears in the expanded query (``historyFeed``: once per model
+  it reads, its ``models`` or every tracked one), whatever the page size: pages
   are batched, so a lookup is one or two SQL queries for the whole page (on
   PostgreSQL about as long as serializing 25 versions; see ``bench/costbench.py``);
 * **scans**: a root field whose SQL may read a whole history table costs that scan,
@@ -39,9 +43,9 @@ schema builder on the field):
   below a page (``prevVersion``, ``nextVersion``, related versions, ``historyUser``,
   ``changes``): probes of one object's index or of primary keys.
 
-An interface or union returns the objects of its most expensive possible type, and
-runs the lookups of every possible type (each model's rows are looked up apart);
-scalars and introspection fields are free. ``prevVersion``, ``nextVersion`` and
+An interface or union returns the objects (and scalars) of its most expensive
+possible type, and runs the lookups of every possible type (each model's rows are
+looked up apart); introspection fields (``__typename``) are free. ``prevVersion``, ``nextVersion`` and
 related versions (``category``) cost like any object, and their selections count
 again at every use: they are how a small document asks for an exponential answer.
 A query above ``GRAPHQL_API["MAX_COST"]`` (default 2,000) is refused with
@@ -94,6 +98,8 @@ from .limits import Fragments, fields_of, fragments_of
 DEFAULT_MAX_COST = 2000
 DEFAULT_PAGE_SIZE = 20
 LOOKUP_COST = 25
+# Scalar fields per unit: each is resolved and serialized in about 40 us.
+FIELDS_PER_UNIT = 3
 # The least a field that scans costs, however small its tables: at most 13 fit.
 SCAN_COST = 150
 # Rows of a history table that one unit of the budget pays for, per kind of scan
@@ -112,23 +118,27 @@ INDEXED_TYPES = frozenset({CREATED, DELETED})
 
 @dataclass(frozen=True)
 class Cost:
-    """Objects returned, lookups (batched queries) run to fetch them, and scans."""
+    """Objects returned, lookups (batched queries) run to fetch them, scans, and
+    scalar fields resolved."""
 
     objects: int = 0
     lookups: int = 0
     scans: int = 0
+    fields: int = 0
 
     def __add__(self, other: Cost) -> Cost:
         return Cost(
             self.objects + other.objects,
             self.lookups + other.lookups,
             self.scans + other.scans,
+            self.fields + other.fields,
         )
 
     @property
     def total(self) -> int:
         """The cost checked against the budget."""
-        return self.objects + LOOKUP_COST * self.lookups + self.scans
+        scalars = -(-self.fields // FIELDS_PER_UNIT)  # rounded up
+        return self.objects + LOOKUP_COST * self.lookups + self.scans + scalars
 
 
 READS = "history_reads"  # the key of HistoryReads in a root field's metadata
@@ -236,6 +246,7 @@ class CostEstimate:
                 max((c.objects for c in costs), default=0),
                 sum(c.lookups for c in costs),
                 sum(c.scans for c in costs),
+                max((c.fields for c in costs), default=0),
             )
         if is_object_type(graphql_type):
             return self._on(sets, graphql_type, page)
@@ -284,31 +295,48 @@ class CostEstimate:
         name = nodes[0].name.value
         definition = parent.fields.get(name)
         sets = tuple(n.selection_set for n in nodes if n.selection_set)
-        if name.startswith("__") or definition is None or not sets:
+        if name.startswith("__") or definition is None:
             return Cost()
+        if not sets:
+            return Cost(fields=1)
         returned = get_named_type(definition.type)
         inner = self._page(nodes[0]) if is_connection(returned) else None
         below = self.selections(sets, returned, inner)
         listed = is_list_type(get_nullable_type(definition.type))
         count = (page or 1) if listed else 1
-        lookup = 0 if is_plumbing(parent, name) else 1
-        scans = self._scans(nodes, definition, returned, sets)
+        reads = _reads(definition)
+        lookup = 0 if is_plumbing(parent, name) else self._lookups(reads, nodes[0])
+        scans = 0 if reads is None else self._scans(reads, nodes, returned, sets)
         return Cost(
-            count * (1 + below.objects), below.lookups + lookup, below.scans + scans
+            count * (1 + below.objects),
+            below.lookups + lookup,
+            below.scans + scans,
+            count * below.fields,
         )
+
+    def _lookups(self, reads: HistoryReads | None, node: FieldNode) -> int:
+        """A field's own lookups: one, or one per model the feed reads."""
+        if reads is None or reads.kind != "feed":
+            return 1
+        return len(self._models(reads, node))
+
+    def _models(self, reads: HistoryReads, node: FieldNode) -> list[Any]:
+        """The historical models ``node`` reads (the feed's ``models``, if given)."""
+        wanted = _listed(self._argument(node, "models"))
+        return [
+            model
+            for model, label in zip(reads.models, reads.labels, strict=True)
+            if not isinstance(wanted, list) or label in wanted
+        ]
 
     def _scans(
         self,
+        reads: HistoryReads,
         nodes: list[FieldNode],
-        definition: Any,
         returned: GraphQLNamedType,
         sets: tuple[SelectionSetNode, ...],
     ) -> int:
         """The cost of the table scans a root field's SQL implies (0 if none)."""
-        backref = (definition.extensions or {}).get("strawberry-definition")
-        reads = getattr(backref, "metadata", {}).get(READS)
-        if reads is None:
-            return 0
         scans = self._scan_kinds(reads, nodes[0], self._counts(sets, returned))
         if not scans:
             return 0
@@ -333,12 +361,7 @@ class CostEstimate:
         by_user = self._argument(node, "userId") is not None
         if not filtered or (indexed and not by_user):
             return []
-        wanted = _listed(self._argument(node, "models"))
-        return [
-            ("filter", model)
-            for model, label in zip(reads.models, reads.labels, strict=True)
-            if not isinstance(wanted, list) or label in wanted
-        ]
+        return [("filter", model) for model in self._models(reads, node)]
 
     def _counts(
         self, sets: tuple[SelectionSetNode, ...], returned: GraphQLNamedType
@@ -388,6 +411,12 @@ def value_of(value: ValueNode, variables: dict[str, Any]) -> Any:
     if isinstance(value, ListValueNode):
         return [value_of(v, variables) for v in value.values]
     return None
+
+
+def _reads(definition: Any) -> HistoryReads | None:
+    """The ``HistoryReads`` the schema builder set on a field, if any."""
+    backref = (definition.extensions or {}).get("strawberry-definition")
+    return getattr(backref, "metadata", {}).get(READS)  # type: ignore[no-any-return]
 
 
 def _listed(value: Any) -> Any:
