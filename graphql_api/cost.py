@@ -15,8 +15,9 @@ expanded, fields merged by response name, ``@skip``/``@include`` applied) and ad
   connection's ``edges``/``pageInfo`` and an edge's ``node``) costs ``LOOKUP_COST``
   once per place it appears in the expanded query (``historyFeed``: once per model
   it reads, its ``models`` or every tracked one), whatever the page size: pages
-  are batched, so a lookup is one or two SQL queries for the whole page (on
-  PostgreSQL about as long as serializing 25 versions; see ``bench/costbench.py``);
+  are batched, so a lookup is one or two SQL queries for the whole page (2.5-7 ms
+  with the ORM on PostgreSQL, see ``bench/costbench.py``; the slowest requests
+  ``bench/scanbench.py`` finds are made of lookups);
 * **scans**: a root field whose SQL may read a whole history table costs that scan,
   by the table's size (:func:`table_rows`: the span of its ``history_id``, two
   index probes, reused for a minute) over the rows one unit pays for
@@ -97,10 +98,10 @@ from .limits import Fragments, fields_of, fragments_of
 
 DEFAULT_MAX_COST = 2000
 DEFAULT_PAGE_SIZE = 20
-LOOKUP_COST = 25
+LOOKUP_COST = 50
 # Scalar fields per unit: each is resolved and serialized in about 40 us.
 FIELDS_PER_UNIT = 3
-# The least a field that scans costs, however small its tables: at most 13 fit.
+# The least a field's scans cost, however small its tables (with its lookup: 9 fit).
 SCAN_COST = 150
 # Rows of a history table that one unit of the budget pays for, per kind of scan
 # (one unit is about 0.125 ms: the default budget, 2,000, is 250 ms). Measured on
