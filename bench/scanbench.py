@@ -222,7 +222,7 @@ def search(rows: int, aliases: tuple[int, ...], samples: int) -> tuple[Shape, An
     """Fill, try every family, and return the slowest accepted shape and a client."""
     from django.test import Client
 
-    from graphql_api.cost import forget_table_sizes
+    from graphql_api.scans import forget_table_sizes
 
     user = _reader()
     data = _fill(rows, user.pk)

@@ -34,10 +34,10 @@ from history_core.options import TrackingOptions
 from history_core.revert import MAX_REASON_LENGTH
 
 from . import inputs, metadata, resolvers
-from .cost import READS, HistoryReads
 from .errors import BadInput
 from .loaders import attach, batch_of
 from .permissions import has_perm, require_user, require_view
+from .scans import READS, HistoryReads
 from .types import (
     MALFORMED_ID,
     BigInt,

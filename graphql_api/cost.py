@@ -19,52 +19,27 @@ expanded, fields merged by response name, ``@skip``/``@include`` applied) and ad
   with the ORM on PostgreSQL, see ``bench/costbench.py``; the slowest requests
   ``bench/scanbench.py`` finds are made of lookups);
 * **scans**: a root field whose SQL may read a whole history table costs that scan,
-  by the table's size (:func:`table_rows`: the span of its ``history_id``, two
-  index probes, reused for a minute) over the rows one unit pays for
-  (``ROWS_PER_UNIT``), and at least ``SCAN_COST`` per field.
-
-What each root field reads, index-bounded unless said (``HistoryReads``, set by the
-schema builder on the field):
-
-* ``<model>History`` (a timeline): the page walks the ``(object id, history_date,
-  history_id)`` index from its cursor (``since``/``until`` bound the walk too);
-  ``types`` is a filter on rows, a scan of the object's versions, and
-  ``totalCount`` counts them: both charged as a scan of the table, since one object
-  may hold all of it (``"filter"``, or ``"count"`` without ``types``);
-* ``<models>AsOf``: ranks every version up to the instant, object by object, then
-  looks the newest up; the page and each ``totalCount`` are a scan each
-  (``"as_of"``);
-* ``historyFeed``: per model read, a walk of the ``(history_date, history_id)``
-  index (``since``/``until``), of the partial creations or deletions index
-  (``types: [CREATED]`` or ``[DELETED]``), or of ``(history_user, history_date,
-  history_id)`` (``userId``); any other ``types``, or ``types`` with ``userId``,
-  filters row after row: a ``"filter"`` scan of each model's table (of the models
-  in ``models``, or of every tracked one);
-* ``<model>AsOf``, ``<model>Diff``, ``node``, ``revert<Model>``, and the lookups
-  below a page (``prevVersion``, ``nextVersion``, related versions, ``historyUser``,
-  ``changes``): probes of one object's index or of primary keys.
+  by the table's size over the rows one unit pays for, and at least ``SCAN_COST``
+  per field: :mod:`graphql_api.scans` says what each root field reads.
 
 An interface or union returns the objects (and scalars) of its most expensive
 possible type, and runs the lookups of every possible type (each model's rows are
-looked up apart); introspection fields (``__typename``) are free. ``prevVersion``, ``nextVersion`` and
-related versions (``category``) cost like any object, and their selections count
-again at every use: they are how a small document asks for an exponential answer.
-A query above ``GRAPHQL_API["MAX_COST"]`` (default 2,000) is refused with
-``QUERY_TOO_COSTLY`` before any resolver runs. One unit is about 0.125 ms of
-PostgreSQL work (2,000 is 250 ms): ``bench/scanbench.py`` times the slowest
+looked up apart); introspection fields (``__typename``) are free. ``prevVersion``,
+``nextVersion`` and related versions (``category``) cost like any object, and their
+selections count again at every use: they are how a small document asks for an
+exponential answer. A query above ``GRAPHQL_API["MAX_COST"]`` (default 2,000) is
+refused with ``QUERY_TOO_COSTLY`` before any resolver runs. One unit is meant as
+about 0.125 ms of work (2,000 as 250 ms): ``bench/scanbench.py`` times the slowest
 request the budget accepts on a 1,000,000-row history table.
 """
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import router
 from graphql import (
     BooleanValueNode,
     EnumValueNode,
@@ -91,30 +66,24 @@ from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
 from history_core.pages import MAX_PAGE_SIZE
-from history_core.queries import estimated_rows
 
 from .errors import ApiError
 from .limits import Fragments, fields_of, fragments_of
+from .scans import (
+    SCAN_COST,
+    HistoryReads,
+    models_read,
+    reads_of,
+    scan_cost,
+    scans_of,
+    table_rows,
+)
 
 DEFAULT_MAX_COST = 2000
 DEFAULT_PAGE_SIZE = 20
 LOOKUP_COST = 50
 # Scalar fields per unit: each is resolved and serialized in about 40 us.
 FIELDS_PER_UNIT = 3
-# The least a field's scans cost, however small its tables (with its lookup: 9 fit).
-SCAN_COST = 150
-# Rows of a history table that one unit of the budget pays for, per kind of scan
-# (one unit is about 0.125 ms: the default budget, 2,000, is 250 ms). Measured on
-# PostgreSQL 15 over 1,000,000 rows by bench/scanbench.py, with a margin.
-ROWS_PER_UNIT = {
-    "count": 1250,  # COUNT over an index, no row read: about 0.1 us a row
-    "filter": 150,  # an index walk reading each row to test an unindexed filter
-    "as_of": 40,  # every version up to T ranked by object, then the newest looked up
-}
-TABLE_SIZE_TTL = 60.0  # seconds a table's size estimate is reused
-CREATED, DELETED = "CREATED", "DELETED"
-# Kinds of change with an index of their own (partial indexes on history_date).
-INDEXED_TYPES = frozenset({CREATED, DELETED})
 
 
 @dataclass(frozen=True)
@@ -140,48 +109,6 @@ class Cost:
         """The cost checked against the budget."""
         scalars = -(-self.fields // FIELDS_PER_UNIT)  # rounded up
         return self.objects + LOOKUP_COST * self.lookups + self.scans + scalars
-
-
-READS = "history_reads"  # the key of HistoryReads in a root field's metadata
-
-
-@dataclass(frozen=True)
-class HistoryReads:
-    """What a root field reads: set by the schema builder, read by the estimate.
-
-    ``kind`` is ``"timeline"`` (one object's versions), ``"as_of"`` (every object
-    at an instant) or ``"feed"`` (every model's versions); ``models`` are the
-    historical models, ``labels`` their tracked models' labels, in the same order.
-    """
-
-    kind: str
-    models: tuple[Any, ...]
-    labels: tuple[str, ...]
-
-
-_sizes: dict[tuple[str, str], tuple[float, int]] = {}
-
-
-def table_rows(historical_model: Any) -> int:
-    """A history table's size estimate, reused for ``TABLE_SIZE_TTL`` seconds."""
-    using = router.db_for_read(historical_model)
-    key = (using, historical_model._meta.db_table)
-    now = time.monotonic()
-    cached = _sizes.get(key)
-    if cached is None or cached[0] < now:
-        cached = (now + TABLE_SIZE_TTL, estimated_rows(historical_model, using))
-        _sizes[key] = cached
-    return cached[1]
-
-
-def forget_table_sizes() -> None:
-    """Drop the cached size estimates (the next estimate looks them up again)."""
-    _sizes.clear()
-
-
-def scan_cost(kind: str, rows: int) -> int:
-    """What one scan of ``kind`` over ``rows`` rows costs."""
-    return math.ceil(rows / ROWS_PER_UNIT[kind])
 
 
 class QueryTooCostly(ApiError):
@@ -305,7 +232,7 @@ class CostEstimate:
         below = self.selections(sets, returned, inner)
         listed = is_list_type(get_nullable_type(definition.type))
         count = (page or 1) if listed else 1
-        reads = _reads(definition)
+        reads = reads_of(definition)
         lookup = 0 if is_plumbing(parent, name) else self._lookups(reads, nodes[0])
         scans = 0 if reads is None else self._scans(reads, nodes, returned, sets)
         return Cost(
@@ -319,16 +246,7 @@ class CostEstimate:
         """A field's own lookups: one, or one per model the feed reads."""
         if reads is None or reads.kind != "feed":
             return 1
-        return len(self._models(reads, node))
-
-    def _models(self, reads: HistoryReads, node: FieldNode) -> list[Any]:
-        """The historical models ``node`` reads (the feed's ``models``, if given)."""
-        wanted = _listed(self._argument(node, "models"))
-        return [
-            model
-            for model, label in zip(reads.models, reads.labels, strict=True)
-            if not isinstance(wanted, list) or label in wanted
-        ]
+        return len(models_read(reads, self._arguments(node)))
 
     def _scans(
         self,
@@ -338,31 +256,15 @@ class CostEstimate:
         sets: tuple[SelectionSetNode, ...],
     ) -> int:
         """The cost of the table scans a root field's SQL implies (0 if none)."""
-        scans = self._scan_kinds(reads, nodes[0], self._counts(sets, returned))
-        if not scans:
+        counts = self._counts(sets, returned)
+        found = scans_of(reads, self._arguments(nodes[0]), counts)
+        if not found:
             return 0
-        cost = sum(scan_cost(kind, self.rows(model)) for kind, model in scans)
+        cost = sum(scan_cost(kind, self.rows(model)) for kind, model in found)
         return max(SCAN_COST, cost)
 
-    def _scan_kinds(
-        self, reads: HistoryReads, node: FieldNode, counts: int
-    ) -> list[tuple[str, Any]]:
-        """The scans of ``node``: (kind, historical model) pairs, one per scan."""
-        types = _listed(self._argument(node, "types"))
-        filtered = types is not None and types != []
-        if reads.kind == "as_of":  # the page, and each totalCount again
-            return [("as_of", m) for m in reads.models] * (1 + counts)
-        if reads.kind == "timeline":  # an object may hold the whole table
-            kinds = ["filter"] if filtered else []
-            kinds += ["filter" if filtered else "count"] * counts
-            return [(k, m) for k in kinds for m in reads.models]
-        indexed = (
-            isinstance(types, list) and len(types) == 1 and types[0] in INDEXED_TYPES
-        )
-        by_user = self._argument(node, "userId") is not None
-        if not filtered or (indexed and not by_user):
-            return []
-        return [("filter", model) for model in self._models(reads, node)]
+    def _arguments(self, node: FieldNode) -> Any:
+        return lambda name: self._argument(node, name)
 
     def _counts(
         self, sets: tuple[SelectionSetNode, ...], returned: GraphQLNamedType
@@ -412,17 +314,6 @@ def value_of(value: ValueNode, variables: dict[str, Any]) -> Any:
     if isinstance(value, ListValueNode):
         return [value_of(v, variables) for v in value.values]
     return None
-
-
-def _reads(definition: Any) -> HistoryReads | None:
-    """The ``HistoryReads`` the schema builder set on a field, if any."""
-    backref = (definition.extensions or {}).get("strawberry-definition")
-    return getattr(backref, "metadata", {}).get(READS)  # type: ignore[no-any-return]
-
-
-def _listed(value: Any) -> Any:
-    """A list argument given as one value (GraphQL accepts it) as a list of it."""
-    return [value] if isinstance(value, str) else value
 
 
 def _variables(

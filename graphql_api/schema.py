@@ -26,10 +26,11 @@ from strawberry.types import Info
 from history_core import get_options, get_registered_models
 
 from . import builder, metadata, session
-from .cost import READS, HistoryReads, QueryCostLimiter
+from .cost import QueryCostLimiter
 from .errors import should_mask
 from .limits import depth_limit
 from .metadata import TrackedModel
+from .scans import READS, HistoryReads
 from .types import (
     SCALAR_MAP,
     HistoryType,

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 
-from graphql_api.cost import forget_table_sizes
+from graphql_api.scans import forget_table_sizes
 
 GRAPHQL = "/graphql/"
 

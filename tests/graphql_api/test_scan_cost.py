@@ -12,16 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from graphql import parse
 
 from catalog.models import Product
-from graphql_api.cost import (
-    DEFAULT_MAX_COST,
-    LOOKUP_COST,
-    ROWS_PER_UNIT,
-    SCAN_COST,
-    Cost,
-    estimate_cost,
-    forget_table_sizes,
-    scan_cost,
-)
+from graphql_api.cost import DEFAULT_MAX_COST, LOOKUP_COST, Cost, estimate_cost
+from graphql_api.scans import ROWS_PER_UNIT, SCAN_COST, forget_table_sizes, scan_cost
 from graphql_api.schema import get_schema
 from history_core import get_history_for_model
 
