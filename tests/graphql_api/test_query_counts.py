@@ -43,6 +43,13 @@ query($first: Int!) {
 """
 
 
+@pytest.fixture(autouse=True)
+def _budget_for_full_pages(settings: Any) -> None:
+    """Pages of 100 with every nested lookup cost more than the default budget
+    (test_cost.py checks it); batching is what these tests look at."""
+    settings.GRAPHQL_API = {"MAX_COST": 10_000}
+
+
 @pytest.fixture
 def busy_history(db: Any) -> Product:
     users = [get_user_model().objects.create_user(f"u{i}") for i in range(5)]
