@@ -4,7 +4,8 @@ Options:
     --db sqlite|postgres|both   databases to run on (default: both, one process each)
     --smoke                     tiny sizes, one repetition: checks the suite still runs
     --repeat N                  repetitions, systems interleaved (default 5)
-    --only W1,R2,...            run only these workloads (A1-A6, the admin's change
+    --only W1,R2,...            run only these workloads (S1: the slowest request the
+                                cost limit accepts, bench/scanbench.py; A1-A6, the admin's change
                                 log, run only when named here, or ``A`` for all
                                 six, and in --smoke)
     --profile                   cProfile plain and history_core on --only's workloads
@@ -63,6 +64,7 @@ def _sizes(smoke: bool, vendor: str) -> dict[str, object]:
             "g2_page": 20,
             "g_requests": 1,
             "a_requests": 1,
+            "scan_rows": 2000,
         }
     r2_objects = 1000 if vendor == "postgresql" else 100  # SQLite: 100,100 rows
     return {
@@ -78,6 +80,8 @@ def _sizes(smoke: bool, vendor: str) -> dict[str, object]:
         "g2_page": 100,
         "g_requests": 10,
         "a_requests": 10,
+        # S1: issue 13's 1,000,000 rows on PostgreSQL; SQLite fills rows slowly
+        "scan_rows": 1_000_000 if vendor == "postgresql" else 100_000,
     }
 
 
@@ -125,6 +129,7 @@ def _bench(args: argparse.Namespace) -> None:
     from bench.gqlbench import run_graphql
     from bench.harness import Results
     from bench.reads import run_reads
+    from bench.scanbench import run_scans
     from bench.systems import available_systems
     from bench.writes import run_writes
 
@@ -148,6 +153,7 @@ def _bench(args: argparse.Namespace) -> None:
     tracked = next(s for s in systems if s.name == "history_core")
     run_admin(results, tracked, sizes, repeat, wanted(only, args.smoke))
     run_graphql(results, sizes, repeat, only)
+    run_scans(results, sizes, repeat, only)
     print(f"\n### Results on {_describe(vendor)}\n")
     print(results.table())
     print("\nNotes:\n" + "\n".join(f"- {n}" for n in results.notes))

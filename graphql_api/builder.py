@@ -37,6 +37,7 @@ from . import inputs, metadata, resolvers
 from .errors import BadInput
 from .loaders import attach, batch_of
 from .permissions import has_perm, require_user, require_view
+from .scans import READS, HistoryReads
 from .types import (
     MALFORMED_ID,
     BigInt,
@@ -634,10 +635,12 @@ def query_fields(api: ModelApi) -> dict[str, Any]:
         return resolvers.diff(api, info, id, from_, to)
 
     label = api.options.label
+    tables = (api.options.historical_model,), (label,)
     return {
         f"{api.singular}History": strawberry.field(
             resolver=_resolver(history, api.connection),
             description=f"The timeline of one {label}, newest first; works after deletion.",
+            metadata={READS: HistoryReads("timeline", *tables)},
         ),
         f"{api.singular}AsOf": strawberry.field(
             resolver=_resolver(as_of, api.version | None),
@@ -647,6 +650,7 @@ def query_fields(api: ModelApi) -> dict[str, Any]:
         f"{api.plural}AsOf": strawberry.field(
             resolver=_resolver(all_as_of, api.connection),
             description=f"Every {label} as it was at timestamp, each once, by id.",
+            metadata={READS: HistoryReads("as_of", *tables)},
         ),
         f"{api.singular}Diff": strawberry.field(
             resolver=_resolver(diff, api.diff),

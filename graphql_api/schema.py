@@ -30,6 +30,7 @@ from .cost import QueryCostLimiter
 from .errors import should_mask
 from .limits import depth_limit
 from .metadata import TrackedModel
+from .scans import READS, HistoryReads
 from .types import (
     SCALAR_MAP,
     HistoryType,
@@ -81,9 +82,15 @@ def _feed_field(apis: dict[Any, Any]) -> Any:
             apis, info, first, after, models, since, until, types, user_id
         )
 
+    reads = HistoryReads(
+        "feed",
+        tuple(api.options.historical_model for api in apis.values()),
+        tuple(api.options.label for api in apis.values()),
+    )
     return strawberry.field(
         resolver=history_feed,
         description="Every change across the models you may read, newest first.",
+        metadata={READS: reads},
     )
 
 

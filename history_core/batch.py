@@ -15,6 +15,7 @@ from django.db import models
 
 from .models import DELETED
 from .options import live_options
+from .queries import newer_than, older_than
 
 
 def _by_model(records: Sequence[Any]) -> dict[Any, list[Any]]:
@@ -28,14 +29,10 @@ def _neighbour_subquery(historical: Any, newer: bool) -> models.Subquery:
     pk = historical._history_options.pk_attname
     date, hid = models.OuterRef("history_date"), models.OuterRef("history_id")
     if newer:
-        condition = models.Q(history_date__gt=date) | models.Q(
-            history_date=date, history_id__gt=hid
-        )
+        condition = newer_than(date, hid)
         order = ("history_date", "history_id")
     else:
-        condition = models.Q(history_date__lt=date) | models.Q(
-            history_date=date, history_id__lt=hid
-        )
+        condition = older_than(date, hid)
         order = ("-history_date", "-history_id")
     siblings = historical._default_manager.filter(
         condition, **{pk: models.OuterRef(pk)}

@@ -24,7 +24,7 @@ from django.db import models
 from .diff import ModelDelta, diff_records
 from .exceptions import ImmutableHistoryError
 from .options import TrackingOptions
-from .queries import HistoryManager
+from .queries import HistoryManager, newer_than, older_than
 
 CREATED, UPDATED, DELETED = "+", "~", "-"
 HISTORY_TYPES = [(CREATED, "Created"), (UPDATED, "Changed"), (DELETED, "Deleted")]
@@ -69,6 +69,7 @@ class HistoricalRecordBase(models.Model):
         blank=True,
         on_delete=models.DO_NOTHING,
         db_constraint=False,
+        db_index=False,  # the (history_user, history_date, history_id) index serves it
         related_name="+",
         help_text="Who made the change; the id survives the user's deletion.",
     )
@@ -126,12 +127,9 @@ class HistoricalRecordBase(models.Model):
     @property
     def prev_record(self) -> HistoricalRecordBase | None:
         """The version just before this one, or ``None`` (ties broken by id)."""
-        earlier = models.Q(history_date__lt=self.history_date) | models.Q(
-            history_date=self.history_date, history_id__lt=self.history_id
-        )
         return (
             self._siblings()
-            .filter(earlier)
+            .filter(older_than(self.history_date, self.history_id))
             .order_by("-history_date", "-history_id")
             .first()
         )
@@ -139,12 +137,9 @@ class HistoricalRecordBase(models.Model):
     @property
     def next_record(self) -> HistoricalRecordBase | None:
         """The version just after this one, or ``None`` (ties broken by id)."""
-        later = models.Q(history_date__gt=self.history_date) | models.Q(
-            history_date=self.history_date, history_id__gt=self.history_id
-        )
         return (
             self._siblings()
-            .filter(later)
+            .filter(newer_than(self.history_date, self.history_id))
             .order_by("history_date", "history_id")
             .first()
         )
@@ -271,6 +266,19 @@ def build_historical_model(options: TrackingOptions) -> type[HistoricalRecordBas
                     fields=["history_date", "history_id"],
                     name=_index_name(table, "del"),
                     condition=models.Q(history_type="-"),
+                ),
+                # Creations only, likewise: the feed's and change log's filter on
+                # creations pages through them newest first without reading updates.
+                models.Index(
+                    fields=["history_date", "history_id"],
+                    name=_index_name(table, "new"),
+                    condition=models.Q(history_type="+"),
+                ),
+                # One user's changes newest first (the feed's userId, the change
+                # log's user filter): a page reads its own rows, not every version.
+                models.Index(
+                    fields=["history_user", "history_date", "history_id"],
+                    name=_index_name(table, "user"),
                 ),
             ],
         },

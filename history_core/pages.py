@@ -18,6 +18,8 @@ from typing import Any
 
 from django.db import models
 
+from .queries import newer_than, older_than
+
 MAX_PAGE_SIZE = 100
 
 
@@ -53,17 +55,11 @@ class Window:
 
 
 def _older_than(key: tuple[datetime, int]) -> models.Q:
-    date, hid = key
-    return models.Q(history_date__lt=date) | models.Q(
-        history_date=date, history_id__lt=hid
-    )
+    return older_than(*key)
 
 
 def _newer_than(key: tuple[datetime, int]) -> models.Q:
-    date, hid = key
-    return models.Q(history_date__gt=date) | models.Q(
-        history_date=date, history_id__gt=hid
-    )
+    return newer_than(*key)
 
 
 def _slice(

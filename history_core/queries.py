@@ -28,6 +28,28 @@ from .exceptions import ImmutableHistoryError, NaiveTimestampError
 NEWEST_FIRST = ("-history_date", "-history_id")
 
 
+def older_than(date: Any, history_id: Any) -> models.Q:
+    """Versions strictly before ``(date, history_id)``: earlier, or as early with a
+    smaller id. ``date`` and ``history_id`` may be values or ``OuterRef`` expressions.
+
+    The redundant ``history_date <= date`` is what lets the database start its index
+    scan at the key: an ``OR`` alone is a filter, and a scan newest first reads (and
+    drops) every version after the key before it finds the first one before it.
+    """
+    return models.Q(history_date__lte=date) & (
+        models.Q(history_date__lt=date)
+        | models.Q(history_date=date, history_id__lt=history_id)
+    )
+
+
+def newer_than(date: Any, history_id: Any) -> models.Q:
+    """Versions strictly after ``(date, history_id)`` (bounded like ``older_than``)."""
+    return models.Q(history_date__gte=date) & (
+        models.Q(history_date__gt=date)
+        | models.Q(history_date=date, history_id__gt=history_id)
+    )
+
+
 def ensure_aware(ts: datetime) -> datetime:
     """Return ``ts`` if it is a timezone-aware datetime; raise otherwise."""
     if not isinstance(ts, datetime):
@@ -96,6 +118,20 @@ def object_as_of(options: Any, using: str, pk: Any, ts: datetime) -> Any:
     check_in_force(options, pk, ts, found)
     assert found is not None  # check_in_force raised otherwise
     return options.build_instance(found[2:], using)
+
+
+def estimated_rows(historical_model: Any, using: str) -> int:
+    """An upper bound on the rows of a history table: the span of its ``history_id``.
+
+    Two probes of the primary key, whatever the table's size. Ids are never reused,
+    so rows pruned from the middle of the span still count.
+    """
+    span = historical_model._default_manager.db_manager(using).aggregate(
+        low=models.Min("history_id"), high=models.Max("history_id")
+    )
+    if span["low"] is None:
+        return 0
+    return int(span["high"] - span["low"] + 1)
 
 
 class InstanceIterable(ValuesListIterable):

@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.test import Client
 
+from graphql_api.scans import forget_table_sizes
+
 GRAPHQL = "/graphql/"
 
 
@@ -53,6 +55,12 @@ def _user(username: str, *codenames: str) -> Any:
     if codenames:
         user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
     return user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_table_sizes() -> None:
+    """The cost estimate caches table sizes per process: each test sees its own."""
+    forget_table_sizes()
 
 
 VIEW = ("view_product", "view_category")

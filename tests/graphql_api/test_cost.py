@@ -9,14 +9,23 @@ import pytest
 from graphql import get_introspection_query, parse
 
 from catalog.models import Category, Product
-from graphql_api.cost import DEFAULT_MAX_COST, LOOKUP_COST, Cost, estimate_cost
+from graphql_api.cost import (
+    DEFAULT_MAX_COST,
+    FIELDS_PER_UNIT,
+    LOOKUP_COST,
+    Cost,
+    estimate_cost,
+)
 from graphql_api.schema import MAX_DEPTH, get_schema
+from history_core import get_registered_models
 
 pytestmark = pytest.mark.django_db
 
 
-def _cost(query: str, **variables: Any) -> Cost:
-    return estimate_cost(get_schema()._schema, parse(query), None, variables)
+def _cost(query: str, rows: int = 1000, **variables: Any) -> Cost:
+    """The estimate, every history table taken as ``rows`` rows."""
+    sizes = lambda model: rows  # noqa: E731 - a one-line stand-in for table_rows
+    return estimate_cost(get_schema()._schema, parse(query), None, variables, sizes)
 
 
 @pytest.fixture
@@ -86,15 +95,23 @@ PAGE = '{ productHistory(id: "1"%s) { edges { node { historyId } } } }'
 
 
 def test_each_object_costs_one_and_each_lookup_a_fixed_amount() -> None:
-    assert _cost("{ me { username } }") == Cost(objects=1, lookups=1)
-    assert _cost("{ me { username } }").total == 1 + LOOKUP_COST
-    assert _cost("{ csrfToken }") == Cost()
+    assert _cost("{ me { username } }") == Cost(objects=1, lookups=1, fields=1)
+    assert _cost("{ me { username } }").total == 1 + LOOKUP_COST + 1
+    assert _cost("{ csrfToken }") == Cost(fields=1)
+    assert _cost("{ __typename }") == Cost()
+
+
+def test_scalar_fields_cost_a_third_each_per_object() -> None:
+    one = '{ productHistory(id: "1", first: 30) { edges { node { historyId } } } }'
+    three = one.replace("historyId", "historyId historyDate price")
+    assert _cost(one).fields == 30 and _cost(three).fields == 90
+    assert _cost(three).total - _cost(one).total == 60 // FIELDS_PER_UNIT
 
 
 def test_a_page_multiplies_its_edges_not_its_lookups() -> None:
     # productHistory 1, then per row an edge and its node
-    assert _cost(PAGE % ", first: 50") == Cost(objects=1 + 50 * 2, lookups=1)
-    assert _cost(PAGE % ", last: 7") == Cost(objects=1 + 7 * 2, lookups=1)
+    assert _cost(PAGE % ", first: 50") == Cost(objects=1 + 50 * 2, lookups=1, fields=50)
+    assert _cost(PAGE % ", last: 7") == Cost(objects=1 + 7 * 2, lookups=1, fields=7)
 
 
 def test_the_page_size_defaults_to_20_and_is_capped_at_100() -> None:
@@ -128,20 +145,30 @@ def test_fields_merged_by_execution_are_counted_once() -> None:
 
 def test_skipped_selections_are_free() -> None:
     query = "query($s: Boolean!) { me @skip(if: $s) { id } }"
-    assert _cost(query, s=True) == Cost()
+    assert _cost(query, s=True) == Cost()  # nothing is left to run
     assert _cost(query, s=False) == _cost("{ me { id } }")
     assert _cost("{ me @include(if: false) { id } }") == Cost()
 
 
 def test_an_interface_returns_its_largest_type_and_looks_up_for_each() -> None:
     feed = (
-        "{ historyFeed(first: 10) { edges { node { "
+        '{ historyFeed(first: 10, models: ["catalog.Product", "catalog.Category"]) '
+        "{ edges { node { "
         "... on ProductVersion { prevVersion { historyId } category { historyId } } "
         "... on CategoryVersion { prevVersion { historyId } } } } } }"
     )
-    # per row: edge, node, prevVersion, category (a product); lookups: the feed,
-    # the products' prevVersion and category, the categories' prevVersion
-    assert _cost(feed) == Cost(objects=1 + 10 * 4, lookups=4)
+    # per row: edge, node, prevVersion, category (a product); lookups: the feed
+    # (one per model), the products' prevVersion and category, the categories'
+    # prevVersion
+    assert _cost(feed) == Cost(objects=1 + 10 * 4, lookups=2 + 3, fields=10 * 2)
+
+
+def test_the_feed_looks_up_each_model_it_reads() -> None:
+    feed = "{ historyFeed%s { edges { cursor } } }"
+    every = len(get_registered_models())  # the feed reads every tracked model
+    assert every > 2
+    assert _cost(feed % "").lookups == every
+    assert _cost(feed % '(models: ["catalog.Product"])').lookups == 1
 
 
 def test_version_links_at_every_level_double_the_cost() -> None:
@@ -159,7 +186,9 @@ def test_version_links_at_every_level_double_the_cost() -> None:
     # productAsOf, then 2 + 4 + ... + 2**levels linked versions, each a lookup
     for levels in (1, 3, 6):
         links = 2 ** (levels + 1) - 2
-        assert _cost(doubling(levels)) == Cost(objects=1 + links, lookups=1 + links)
+        assert _cost(doubling(levels)) == Cost(
+            objects=1 + links, lookups=1 + links, fields=1 + links
+        )
 
 
 # -- over HTTP ---------------------------------------------------------------------------
@@ -216,5 +245,11 @@ def test_a_full_page_with_everything_fits_the_budget(
         prevVersion {{ price changes {{ field old new }} }} nextVersion {{ price }}
       }} }}
     }} }}"""
-    assert _cost(query).total < DEFAULT_MAX_COST * 0.6
+    assert _cost(query).total <= DEFAULT_MAX_COST
+    # its totalCount counts versions of one object, which may be the whole table:
+    # on 1,000,000 rows, the page fits without it
+    counted = _cost(query, rows=1_000_000).total
+    assert counted > DEFAULT_MAX_COST
+    page = query.replace("totalCount ", "")
+    assert _cost(page, rows=1_000_000).total <= DEFAULT_MAX_COST
     assert len(viewer.data(query)["productHistory"]["edges"]) == 4
