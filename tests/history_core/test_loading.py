@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import models
 from django.db.models.signals import post_init, pre_init
 
 import history_core
@@ -139,3 +140,19 @@ def test_records_remember_the_database_they_were_read_from() -> None:
     assert [(r._state.db, r._state.adding) for r in records] == [("replica", False)] * 2
     assert not Product.history.using("default").exists()
     assert records[0].prev_record == records[1]  # read from the same database
+
+
+@pytest.mark.skipif(
+    not hasattr(models.QuerySet, "fetch_mode"), reason="fetch modes: Django 6.1+"
+)
+@pytest.mark.django_db
+def test_records_keep_the_fetch_mode_of_their_queryset(
+    make_product: Any, user: Any, django_assert_num_queries: Any
+) -> None:
+    product = _edited(make_product, user)
+    mode: Any = models.FETCH_PEERS  # type: ignore[attr-defined]
+    records = list(product.history.fetch_mode(mode))  # type: ignore[attr-defined]
+
+    assert {r._state.fetch_mode for r in records} == {mode}
+    with django_assert_num_queries(1):  # one query for the users of every peer
+        assert [r.history_user for r in records] == [user, user, None]
