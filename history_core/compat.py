@@ -10,6 +10,10 @@ import functools
 import sys
 from typing import Any
 
+from django.db.models.base import ModelState
+from django.db.models.signals import post_init, pre_init
+from django.dispatch.dispatcher import NO_RECEIVERS as _NO_RECEIVERS
+
 
 def add_execute_wrapper(connection: Any, wrapper: Any) -> None:
     """Install ``wrapper`` for the connection's lifetime.
@@ -155,6 +159,57 @@ def save_depth() -> int:
             depth += 1
         frame = frame.f_back
     return depth
+
+
+def loaded_state(db: str | None, fetch_mode: Any = None) -> Any:
+    """The ``_state`` of an instance read from ``db``, as ``Model.from_db`` leaves it.
+
+    ``ModelState`` (``django.db.models.base``) is what ``Model.__init__`` creates;
+    ``adding`` and ``db`` are its documented attributes. Django 6.1 passes
+    ``from_db`` the queryset's ``fetch_mode``, kept on the state when given.
+    """
+    state = ModelState()
+    state.adding = False
+    state.db = db
+    if fetch_mode is not None:
+        state.fetch_mode = fetch_mode
+    return state
+
+
+def has_init_receivers(model: Any) -> bool:
+    """Whether ``pre_init`` or ``post_init`` has receivers for ``model``.
+
+    ``has_listeners()`` (public) answered from the signals' own cache first, as
+    ``Signal.send()`` does: ``sender_receivers_cache`` holds ``NO_RECEIVERS`` for
+    a sender known to have none, and every ``connect()`` / ``disconnect()``
+    clears it. Cheap enough to ask for every row read.
+    """
+    return any(
+        signal.sender_receivers_cache.get(model) is not _NO_RECEIVERS
+        and signal.has_listeners(model)
+        for signal in (pre_init, post_init)
+    )
+
+
+def stores_as_given(descriptor: Any) -> bool:
+    """Whether assigning through the class attribute ``descriptor`` on an instance
+    just made only stores the value in its ``__dict__`` under the field's attname.
+
+    True for Django's plain field attributes (``DeferredAttribute``: no ``__set__``),
+    foreign key ids (``ForeignKeyDeferredAttribute``: clears a cache a new instance
+    has not got) and files (``FileDescriptor``: wraps on read, not on write).
+    """
+    from django.db.models.fields.files import FileDescriptor
+    from django.db.models.fields.related_descriptors import (
+        ForeignKeyDeferredAttribute,
+    )
+    from django.db.models.query_utils import DeferredAttribute
+
+    kind = type(descriptor)
+    if kind in (ForeignKeyDeferredAttribute, FileDescriptor):
+        return True
+    # Any other __set__ (images' dimensions, third-party fields) may do more.
+    return isinstance(descriptor, DeferredAttribute) and not hasattr(kind, "__set__")
 
 
 def has_composite_pk(model: Any) -> bool:

@@ -39,6 +39,16 @@ DEFAULTS: HistorySettings = {
 }
 
 
+def get_settings() -> HistorySettings:
+    """Return every setting at once: the defaults with ``HISTORY_CORE`` over them.
+
+    One read of ``settings.HISTORY_CORE`` (a lazy-settings lookup) for several
+    values, where calling :func:`get_setting` for each would make one apiece.
+    """
+    overrides = getattr(settings, "HISTORY_CORE", None) or {}
+    return {**DEFAULTS, **overrides}  # type: ignore[typeddict-item]
+
+
 def get_setting(name: str) -> Any:
     """Return a setting: the project's ``HISTORY_CORE[name]`` or the default."""
     overrides = getattr(settings, "HISTORY_CORE", None) or {}

@@ -82,6 +82,14 @@ def instance_values() -> dict[str, Any] | None:
     return None
 
 
+def is_active() -> bool:
+    """Whether any context applies now: a ``context`` block, or a save's own values.
+
+    Cheap (two ``ContextVar`` reads): every write statement asks it first.
+    """
+    return bool(_frames.get() or _instances.get())
+
+
 def _enter(frame: Frame) -> tuple[Token[tuple[Frame, ...]], Token[Any]]:
     return _frames.set((*_frames.get(), frame)), _instances.set(())
 

@@ -213,6 +213,8 @@ def execute_wrapper(
             return execute(sql, params, many, context)
         finally:
             _statement.set(None)
+    if not payload.may_send():  # the common case: nothing to send, nothing to do
+        return execute(sql, params, many, context)
     if not isinstance(sql, str) or not _sends_context(sql):
         return execute(sql, params, many, context)
     return _execute_postgresql(execute, sql, params, many, context)

@@ -13,6 +13,7 @@ history_id)`` serves "the versions of object X by date" and every as-of lookup.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import sys
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
+from . import compat
 from .diff import ModelDelta, diff_records
 from .exceptions import ImmutableHistoryError
 from .options import TrackingOptions
@@ -36,11 +38,30 @@ _INTEGER_PKS: dict[str, type[models.Field[Any, Any]]] = {
 }
 
 
-class MetadataJSONField(models.JSONField):  # type: ignore[type-arg]
-    """A ``JSONField`` that reads the common empty values without parsing.
+# MetadataJSONField: decoded flat documents by their text, shared by every read.
+_DECODED: dict[str, list[Any] | dict[str, Any]] = {}
+_DECODED_ENTRIES = 1024  # emptied when full: a cache of the documents seen lately
+_DECODED_TEXT = 256  # longer documents are decoded each time
+_SCALARS = (str, int, float, bool, type(None))
 
-    Most versions carry ``[]`` or ``{}``; a timeline of a thousand versions reads
-    two of these per row. Stored and migrated exactly as a ``JSONField``.
+
+def _is_flat(value: Any) -> bool:
+    """Whether ``value`` is a list or dict of scalars: a shallow copy is a copy."""
+    if isinstance(value, list):
+        return all(type(v) in _SCALARS for v in value)
+    if isinstance(value, dict):
+        return all(type(v) in _SCALARS for v in value.values())
+    return False
+
+
+class MetadataJSONField(models.JSONField):  # type: ignore[type-arg]
+    """A ``JSONField`` that decodes each distinct short document once.
+
+    Most versions carry ``[]``, ``{}`` or one of a few lists of changed fields, and
+    a timeline of a thousand versions reads two of these per row. A flat document
+    (a list or dict of scalars) is decoded once and every read gets its own copy,
+    so changing one record's value never changes another's. Stored and migrated
+    exactly as a ``JSONField``.
     """
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
@@ -48,7 +69,17 @@ class MetadataJSONField(models.JSONField):  # type: ignore[type-arg]
             return []
         if value == "{}":
             return {}
-        return super().from_db_value(value, expression, connection)
+        if type(value) is not str or self.decoder is not None:
+            return super().from_db_value(value, expression, connection)
+        known = _DECODED.get(value)
+        if known is not None:
+            return known.copy()
+        decoded = super().from_db_value(value, expression, connection)
+        if len(value) <= _DECODED_TEXT and _is_flat(decoded):
+            if len(_DECODED) >= _DECODED_ENTRIES:
+                _DECODED.clear()
+            _DECODED[value] = decoded.copy()
+        return decoded
 
     def deconstruct(self) -> Any:
         name, _, args, kwargs = super().deconstruct()
@@ -82,6 +113,7 @@ class HistoricalRecordBase(models.Model):
     objects = HistoryManager()
 
     _history_options: ClassVar[TrackingOptions]
+    _stored_attnames: ClassVar[tuple[str, ...]]
 
     class Meta:
         abstract = True
@@ -102,6 +134,45 @@ class HistoricalRecordBase(models.Model):
             f"{type(self).__name__} rows are not deleted one by one: use the "
             "prune_history command to drop old history."
         )
+
+    @classmethod
+    def from_db(
+        cls, db: str | None, field_names: Any, values: Any, *, fetch_mode: Any = None
+    ) -> Any:
+        """Build a record read from ``db`` (Django's documented loading hook).
+
+        A full row is stored straight into the new record's ``__dict__``, with the
+        ``_state`` Django's own ``from_db`` leaves: a generated historical model
+        has no ``__init__`` logic of its own, so that is all ``Model.__init__``
+        would do with it, field by field. Django's path runs instead for a partial
+        row (``only()``, ``defer()``), while ``pre_init`` or ``post_init``
+        receivers listen to this model, and for a field whose attribute does more
+        than store a value (see :func:`compat.stores_as_given`). ``fetch_mode``
+        is passed by Django 6.1 and later only.
+        """
+        attnames = cls.__dict__.get("_stored_attnames")
+        if attnames is None:
+            attnames = cls._plan_loading()
+        if len(values) != len(attnames) or compat.has_init_receivers(cls):
+            extra = {} if fetch_mode is None else {"fetch_mode": fetch_mode}
+            return super().from_db(db, field_names, values, **extra)
+        record = cls.__new__(cls)
+        stored = record.__dict__
+        stored["_state"] = compat.loaded_state(db, fetch_mode)
+        stored.update(zip(attnames, values, strict=True))
+        return record
+
+    @classmethod
+    def _plan_loading(cls) -> tuple[str, ...]:
+        """The attnames ``from_db`` stores a full row under (empty: never directly)."""
+        fields = cls._meta.concrete_fields
+        direct = all(
+            compat.stores_as_given(inspect.getattr_static(cls, f.attname, None))
+            for f in fields
+        )
+        attnames = tuple(f.attname for f in fields) if direct else ()
+        cls._stored_attnames = attnames
+        return attnames
 
     @property
     def object_id(self) -> Any:

@@ -34,8 +34,8 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from .conf import get_setting
-from .context import current, instance_values
+from .conf import get_setting, get_settings
+from .context import current, instance_values, is_active
 
 MAX_STRING = 65_536
 MAX_DEPTH = 64
@@ -112,6 +112,21 @@ def _scalar_text(value: Any) -> str:
         return str(value)
     except Exception:  # noqa: BLE001 - a broken __str__ must not fail the write
         return f"<{type(value).__qualname__}>"
+
+
+def may_send() -> bool:
+    """Whether a write made now may have a context to send (False: it has none).
+
+    Without a ``context`` block, a save's own values, ``RECORD_NOOP_SAVES`` or the
+    ``python`` clock, :func:`build` would return nothing: the answer costs two
+    ``ContextVar`` reads and one settings lookup, and builds nothing.
+    """
+    if is_active():
+        return True
+    current_settings = get_settings()
+    return bool(current_settings["RECORD_NOOP_SAVES"]) or (
+        current_settings["CLOCK"] == "python"
+    )
 
 
 def build(connection: Any, *, with_now: bool) -> dict[str, Any]:

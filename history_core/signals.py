@@ -20,5 +20,7 @@ delete's reason with ``history_core.context(reason=...)``).
 
 from django.dispatch import Signal
 
-before_version = Signal()
-after_version = Signal()
+# Caching, as Django's model signals do: every tracked save asks whether each has
+# receivers for its model, and without the cache that walks every receiver.
+before_version = Signal(use_caching=True)
+after_version = Signal(use_caching=True)

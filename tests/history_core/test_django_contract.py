@@ -175,3 +175,70 @@ def test_contract_field_db_converters_are_what_the_compiler_applies() -> None:
     for converter in converters:
         value = converter(value, col, connection)
     assert str(value) == "12.50"
+
+
+def test_contract_model_state_is_what_from_db_leaves() -> None:
+    names = [f.attname for f in Product._meta.concrete_fields]
+    django_from_db: Any = models.Model.from_db.__func__  # type: ignore[attr-defined]
+    loaded = django_from_db(Product, "default", names, [None] * len(names))
+    state = compat.loaded_state("default")
+    assert type(state) is type(loaded._state)
+    assert (state.adding, state.db) == (loaded._state.adding, loaded._state.db)
+    assert state.fields_cache == {}
+    assert state.fields_cache is not compat.loaded_state("default").fields_cache
+
+
+def test_contract_signal_cache_knows_senders_without_receivers() -> None:
+    from django.db.models.signals import post_init, pre_init
+    from django.dispatch.dispatcher import NO_RECEIVERS
+
+    historical = Product.history.model
+    assert not compat.has_init_receivers(historical)
+    for signal in (pre_init, post_init):
+        assert signal.sender_receivers_cache.get(historical) is NO_RECEIVERS
+
+    def receive(**kwargs: Any) -> None:
+        pass
+
+    for signal in (pre_init, post_init):
+        signal.connect(receive, sender=historical, dispatch_uid="contract")
+        try:
+            assert compat.has_init_receivers(historical)
+        finally:
+            signal.disconnect(sender=historical, dispatch_uid="contract")
+        assert not compat.has_init_receivers(historical)
+
+
+def test_contract_field_attributes_that_only_store_the_value() -> None:
+    with isolate_apps("tests.testapp"):
+
+        class Kinds(models.Model):
+            name = models.CharField(max_length=10)
+            owner = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+            attachment = models.FileField()
+            picture = models.ImageField(width_field="width")
+            width = models.IntegerField(null=True)
+
+            class Meta:
+                app_label = "testapp"
+
+            def __str__(self) -> str:
+                return self.name
+
+        stored = {
+            f.attname: compat.stores_as_given(Kinds.__dict__[f.attname])
+            for f in Kinds._meta.concrete_fields
+        }
+        assert stored == {
+            "id": True,
+            "name": True,
+            "owner_id": True,
+            "attachment": True,
+            "picture": False,  # sets the width too
+            "width": True,
+        }
+        fresh = Kinds.__new__(Kinds)
+        fresh._state = compat.loaded_state("default")
+        for attname, value in [("owner_id", 7), ("attachment", "a.txt")]:
+            setattr(fresh, attname, value)
+            assert fresh.__dict__[attname] == value

@@ -76,3 +76,35 @@ def test_after_version_sends_the_versions_written(
 
     pk = product.history.latest().id
     assert heard == [(Product, pk, ["+"]), (Product, pk, []), (Product, pk, ["~"])]
+
+
+@pytest.mark.django_db
+def test_receivers_connected_between_saves_hear_the_next_ones(
+    make_product: Any,
+) -> None:
+    product = make_product(price="1.00")  # both signals: no receivers for Product
+    reasons: list[Any] = []
+
+    def enrich(sender: Any, instance: Any, context: dict[str, Any], **kw: Any) -> None:
+        context["reason"] = f"price {instance.price}"
+
+    def after(sender: Any, versions: Any, **kwargs: Any) -> None:
+        reasons.append([v.history_change_reason for v in versions])
+
+    before_version.connect(enrich, sender=Product)
+    after_version.connect(after)  # every sender
+    try:
+        product.price = Decimal("2.00")
+        product.save()
+    finally:
+        before_version.disconnect(enrich, sender=Product)
+        after_version.disconnect(after)
+    product.price = Decimal("3.00")
+    product.save()
+
+    assert reasons == [["price 2.00"]]
+    assert [r.history_change_reason for r in product.history.all()] == [
+        None,
+        "price 2.00",
+        None,
+    ]

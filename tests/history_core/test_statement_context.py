@@ -15,6 +15,8 @@ from django.db import connection
 from catalog.models import Product
 from history_core import context
 
+from .helpers import Clock
+
 POSTGRESQL = connection.vendor == "postgresql"
 TABLE = Product._meta.db_table
 SCHEMA = "public" if POSTGRESQL else "main"
@@ -97,3 +99,41 @@ def test_a_write_returning_rows_inside_a_context_returns_them(
         )
         assert cursor.fetchall() == [(product.pk, "y")]
         assert cursor.rowcount == 1
+
+
+@pytest.mark.django_db
+def test_a_write_outside_any_context_is_sent_as_written(
+    make_product: Any, queries: Any
+) -> None:
+    product = make_product()
+    product.name = "plain"
+    with queries() as captured:
+        product.save()
+    [update] = [q["sql"] for q in captured.captured_queries]
+    assert update.startswith(f'UPDATE "{TABLE}" SET')
+    record = Product.history.latest()
+    assert (record.name, record.history_change_reason) == ("plain", None)
+    assert (record.history_user_id, record.history_context) == (None, {})
+
+
+@pytest.mark.django_db
+def test_record_noop_saves_applies_outside_a_context(
+    make_product: Any, settings: Any
+) -> None:
+    product = make_product()
+    settings.HISTORY_CORE = {"RECORD_NOOP_SAVES": True}
+    product.save()  # nothing changed
+    assert [r.history_type for r in product.history.all()] == ["~", "+"]
+
+
+@pytest.mark.django_db
+def test_the_python_clock_applies_outside_a_context(
+    make_product: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    product = make_product()
+    settings.HISTORY_CORE = {"CLOCK": "python"}
+    frozen = Clock()
+    monkeypatch.setattr("django.utils.timezone.now", frozen)
+    product.name = "timed"
+    product.save()
+    assert Product.history.latest().history_date == frozen.now
