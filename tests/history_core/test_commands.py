@@ -489,3 +489,29 @@ def test_history_triggers_check_reports_a_trigger_changed_by_hand() -> None:
 
     run("history_triggers", "--model", "catalog.Product")
     assert "as this code installs them" in run("history_triggers", "--check")
+
+
+@pytest.mark.django_db
+def test_history_triggers_removes_a_trigger_no_tracked_model_needs() -> None:
+    orphan = (
+        f"{triggers.PREFIX}0123456789abcdef_u"  # as a model no longer tracked left it
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f'CREATE TRIGGER "{orphan}" AFTER UPDATE ON testapp_untracked '
+                'FOR EACH STATEMENT EXECUTE FUNCTION "history_core_append_only"()'
+            )
+        else:
+            cursor.execute(
+                f'CREATE TRIGGER "{orphan}" AFTER UPDATE ON testapp_untracked '
+                "BEGIN SELECT 1; END"
+            )
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="1 trigger problem"):
+        call_command("history_triggers", "--check", stdout=out)
+    assert f"testapp_untracked: trigger {orphan} orphaned" in out.getvalue()
+
+    run("history_triggers")
+    assert orphan not in {found.name for found in triggers.installed(connection.alias)}
+    assert "as this code installs them" in run("history_triggers", "--check")

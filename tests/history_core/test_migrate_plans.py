@@ -127,7 +127,6 @@ result = {
     ("state", "target"),
     [
         (4, "0001_initial_squashed_0004_data"),
-        (6, "0006_data"),
         (10, "0010_data"),
     ],
 )
@@ -237,13 +236,3 @@ def runserver_start(url: str) -> str:
         server.kill()
         server.wait(timeout=30)
     return "".join(said)
-
-
-def test_history_triggers_removes_orphaned_triggers(database: str) -> None:
-    deploy(database, 10, "0010_data")
-    manage(database, 10, "migrate", "catalog", "--noinput", "-v", "0")  # its models too
-    assert "orphaned" in manage(database, 12, "history_triggers", "--check", ok=False)
-    manage(database, 12, "history_triggers")
-    assert "as this code installs them" in manage(
-        database, 12, "history_triggers", "--check"
-    )
