@@ -242,7 +242,11 @@ def _sqlite_functions(alias: str) -> dict[str, Any]:
     """The functions the SQLite triggers call, by name: one context value each."""
 
     def value(key: str) -> Any:
-        return lambda: _sqlite_values(alias)[key]
+        def read() -> Any:  # called once per row: the cached path is inline
+            cached = _statement.get()
+            return (cached or _sqlite_values(alias))[key]
+
+        return read
 
     def legacy_context() -> str:
         # Triggers installed by earlier versions read one JSON document, until
