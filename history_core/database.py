@@ -16,10 +16,11 @@ cannot give one client's who and why to another's write.
   Which statements may write is decided by their first keyword alone (see
   :func:`_sends_context`): never by table names, so case, quoting, schemas,
   comments, CTEs, ``MERGE`` and ``EXPLAIN ANALYZE`` make no difference.
-* SQLite: every connection gets the SQL functions ``history_core_context()``,
-  ``history_core_record_noop()`` and ``history_core_pruning()``, which read the
-  Python context when the trigger runs (under SQLite's write lock), once per
-  statement.
+* SQLite: every connection gets the SQL functions ``history_core_now()``,
+  ``history_core_user()``, ``history_core_reason()``, ``history_core_meta()``,
+  ``history_core_record_noop()`` and ``history_core_pruning()``. The context is
+  read from Python when the statement's first trigger runs (under SQLite's write
+  lock) and kept for the statement's other rows.
 
 The JSON is built by :mod:`history_core.payload`, which makes every value
 storable (NUL, lone surrogates, NaN, huge numbers).
@@ -28,6 +29,7 @@ storable (NUL, lone surrogates, NaN, huge numbers).
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,11 +40,11 @@ from django.db import connections, transaction
 
 from . import compat, payload
 from .conf import get_setting
-from .triggers import CONTEXT_SETTING, PREFIX, PRUNE_SETTING, STATEMENT_SETTING
+from .triggers import CONTEXT_SETTING, PREFIX, PRUNE_SETTING, STATEMENT_SETTING, sqlite
 
 _pruning: ContextVar[bool] = ContextVar("history_core_pruning", default=False)
 # One SQLite statement's context, computed at its first trigger call.
-_statement: ContextVar[list[Any] | None] = ContextVar(
+_statement: ContextVar[dict[str, Any] | None] = ContextVar(
     "history_core_statement", default=None
 )
 
@@ -220,17 +222,49 @@ def execute_wrapper(
     return _execute_postgresql(execute, sql, params, many, context)
 
 
-def _sqlite_context(alias: str) -> Any:
-    def history_core_context() -> str:
-        cached = _statement.get()
-        if cached is not None:
-            return str(cached[0])
+def _sqlite_values(alias: str) -> dict[str, Any]:
+    """The running statement's context as SQL values, computed at its first row."""
+    cached = _statement.get()
+    if cached is None:
         connection = connections[alias]
-        encoded = payload.encode(payload.build(connection, with_now=True), connection)
-        _statement.set([encoded])  # the statement's later rows reuse it
-        return encoded
+        values = payload.build(connection, with_now=True)
+        cached = {
+            "now": connection.ops.adapt_datetimefield_value(values["now"]),
+            "user": values.get("user"),
+            "reason": values.get("reason"),
+            "meta": json.dumps(
+                values.get("meta", {}), separators=(",", ":"), allow_nan=False
+            ),
+        }
+        _statement.set(cached)  # the statement's later rows reuse it
+    return cached
 
-    return history_core_context
+
+def _sqlite_functions(alias: str) -> dict[str, Any]:
+    """The functions the SQLite triggers call, by name: one context value each."""
+
+    def value(key: str) -> Any:
+        def read() -> Any:  # called once per row: the cached path is inline
+            cached = _statement.get()
+            return (cached or _sqlite_values(alias))[key]
+
+        return read
+
+    def legacy_context() -> str:
+        # Triggers installed by earlier versions read one JSON document, until
+        # the next ``migrate`` reinstalls them.
+        connection = connections[alias]
+        return payload.encode(payload.build(connection, with_now=True), connection)
+
+    return {
+        sqlite.NOW: value("now"),
+        sqlite.USER: value("user"),
+        sqlite.REASON: value("reason"),
+        sqlite.META: value("meta"),
+        sqlite.RECORD_NOOP: _record_noop,
+        sqlite.PRUNING: _is_pruning,
+        f"{PREFIX}context": legacy_context,
+    }
 
 
 def _record_noop() -> int:
@@ -248,9 +282,8 @@ def connect(sender: Any = None, connection: Any = None, **kwargs: Any) -> None:
     compat.add_execute_wrapper(connection, execute_wrapper)
     if connection.vendor == "sqlite":
         raw = compat.raw_connection(connection)
-        raw.create_function(f"{PREFIX}context", 0, _sqlite_context(connection.alias))
-        raw.create_function(f"{PREFIX}record_noop", 0, _record_noop)
-        raw.create_function(f"{PREFIX}pruning", 0, _is_pruning)
+        for function, implementation in _sqlite_functions(connection.alias).items():
+            raw.create_function(function, 0, implementation)
 
 
 @contextmanager

@@ -19,10 +19,12 @@ DJANGO=${DJANGO:-}
 PG_URL=${PG_URL:-postgres://root@127.0.0.1:5432/postgres}
 
 # Debian packages the tests use, installed when we can (root + apt): chromium for
-# the browser tests, pgbouncer for the connection-pooler tests.
+# the browser tests, pgbouncer for the connection-pooler tests, sqlite3 (the shell)
+# for the test of writes from outside Django.
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
 [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null 2>&1 || missing="$missing pgbouncer"
+command -v sqlite3 >/dev/null 2>&1 || missing="$missing sqlite3"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "== installing Debian's$missing for the tests"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null) \
