@@ -136,9 +136,7 @@ def _plan_tables(plan: Any, state_apps: Any) -> set[str]:
 
 def migration_starts(using: str, migration: Any) -> None:
     """Before one migration of a plan runs: the triggers on its tables go."""
-    tables = _plan_tables([(migration, False)], None)
-    if tables and triggers.supported(using):
-        triggers.drop_touching(using, tables)
+    drop_triggers(using, plan=[(migration, False)])
 
 
 def migration_applied(using: str) -> list[str]:
